@@ -13,6 +13,9 @@ pub struct Recipe {
     pub stem: Stem,
     /// ablate (torchvision has no flag; the reference leaves it False): zero-init the last BN of each block.
     pub zero_init_residual: bool,
+    /// ablate: channels of the first stage (torchvision: 64). Smaller values make a narrow
+    /// ResNet for small-image studies on a CPU; torchvision has no such flag.
+    pub base_width: i64,
     /// `--data-path`, or an embedded/synthetic dataset name (see engine::data).
     pub dataset: String,
     /// `-b/--batch-size`: per device, torchvision meaning.
@@ -66,6 +69,7 @@ impl Default for Recipe {
             model: "resnet18".into(),
             stem: Stem::Imagenet,
             zero_init_residual: false,
+            base_width: 64,
             dataset: "fashion-mnist".into(),
             batch_size: 32,
             world_size: 1,
