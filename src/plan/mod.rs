@@ -45,20 +45,9 @@ pub fn recipe_hash(r: &Recipe) -> String {
 /// Expands the study's plan into rows, with the study's `set` overrides (--set, --data) applied
 /// last on every row, and validates every row's recipe (errors name the source and the row).
 pub fn expand(study: &Study) -> Result<Vec<Row>> {
-    let mut rows = match study.plan.kind {
-        PlanKind::Stacked => stacked(study)?,
-        PlanKind::LeaveOneOut => leave_one_out(study)?,
-        PlanKind::OneAtATime => one_at_a_time(study)?,
-        PlanKind::Sweep => sweep(study)?,
-    };
+    let rows = expand_unvalidated(study)?;
     let mut errors = Vec::new();
-    for row in &mut rows {
-        for (k, v) in &study.set {
-            match row.recipe.with_value(k, v) {
-                Ok(r) => row.recipe = r,
-                Err(e) => errors.push(format!("overrides: {e}")),
-            }
-        }
+    for row in &rows {
         for e in row.recipe.validate() {
             errors.push(format!("row {} ({}): {e}", row.index, row.label));
         }
@@ -70,6 +59,26 @@ pub fn expand(study: &Study) -> Result<Vec<Row>> {
             study.source,
             errors.join(&format!("\n{}: ", study.source))
         );
+    }
+    Ok(rows)
+}
+
+/// `expand` without the per-row value checks (so `check` can report them as findings).
+/// Structural problems (an override of the wrong type, a bad sweep) are still errors.
+pub fn expand_unvalidated(study: &Study) -> Result<Vec<Row>> {
+    let mut rows = match study.plan.kind {
+        PlanKind::Stacked => stacked(study)?,
+        PlanKind::LeaveOneOut => leave_one_out(study)?,
+        PlanKind::OneAtATime => one_at_a_time(study)?,
+        PlanKind::Sweep => sweep(study)?,
+    };
+    for row in &mut rows {
+        for (k, v) in &study.set {
+            row.recipe = row
+                .recipe
+                .with_value(k, v)
+                .map_err(|e| anyhow::anyhow!("{}: overrides: {e}", study.source))?;
+        }
     }
     Ok(rows)
 }

@@ -19,6 +19,15 @@ pub fn resolve_study(args: &PresetArgs) -> Result<Study> {
 }
 
 pub fn resolve_study_with(args: &PresetArgs, env: EnvMode) -> Result<Study> {
+    let study = resolve_unvalidated(args, env)?;
+    // Expanding validates every row (values, warmup vs epochs, plan).
+    crate::plan::expand(&study)?;
+    Ok(study)
+}
+
+/// Loads and applies overrides but leaves row values unchecked: `check` reports them itself.
+/// Unknown keys and wrong types are still errors.
+pub fn resolve_unvalidated(args: &PresetArgs, env: EnvMode) -> Result<Study> {
     let mut study = load_preset(&args.preset)?;
     for kv in &args.set {
         let (key, value) = parse_set(kv)?;
@@ -33,8 +42,7 @@ pub fn resolve_study_with(args: &PresetArgs, env: EnvMode) -> Result<Study> {
             .insert("dataset".into(), toml::Value::String(data.clone()));
     }
     expand_dataset_vars(&mut study, env)?;
-    // Expanding validates every row (values, warmup vs epochs, eval-only placement, plan).
-    crate::plan::expand(&study)?;
+    crate::plan::expand_unvalidated(&study)?;
     Ok(study)
 }
 
@@ -56,18 +64,30 @@ pub fn load_preset(preset: &str) -> Result<Study> {
     )
 }
 
-/// `key=value` with the value read as a TOML scalar; a bare word is taken as a string
-/// (`--set model=resnet50`).
+/// `key=value` with the value read by `parse_value`.
 pub fn parse_set(kv: &str) -> Result<(String, toml::Value)> {
     let (k, v) = kv
         .split_once('=')
         .with_context(|| format!("--set {kv}: expected KEY=VALUE"))?;
-    let (k, v) = (k.trim(), v.trim());
-    let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+    Ok((k.trim().to_string(), parse_value(v.trim())))
+}
+
+/// A command-line value as a TOML scalar (`3`, `0.5`, `true`, `"x"`); a bare word is taken as
+/// a string (`--set model=resnet50`).
+pub fn parse_value(v: &str) -> toml::Value {
+    // Numbers as Python/argparse read them too (`.5`, `5.`), which TOML rejects.
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = v.parse::<f64>() {
+        if f.is_finite() {
+            return toml::Value::Float(f);
+        }
+    }
+    toml::from_str::<toml::Table>(&format!("v = {v}"))
         .ok()
         .and_then(|mut t| t.remove("v"))
-        .unwrap_or_else(|| toml::Value::String(v.to_string()));
-    Ok((k.to_string(), value))
+        .unwrap_or_else(|| toml::Value::String(v.to_string()))
 }
 
 /// Replaces `${VAR}` in every dataset value (baseline, ingredients, overrides).

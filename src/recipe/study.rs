@@ -147,6 +147,13 @@ impl Study {
     pub fn from_toml_str(text: &str, source: &str) -> anyhow::Result<Study> {
         super::load::parse_study(text, source)
     }
+    /// The dataset row 0 trains on (after `--data` / `[set]` overrides).
+    pub fn baseline_dataset(&self) -> String {
+        match self.set.get("dataset") {
+            Some(toml::Value::String(d)) => d.clone(),
+            _ => self.baseline.dataset.clone(),
+        }
+    }
     pub fn load(path: &str) -> anyhow::Result<Study> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
         Self::from_toml_str(&text, path)
