@@ -193,3 +193,28 @@ fn recipe_defaults_are_train_py_defaults() {
         (224, 256, 224, 3)
     );
 }
+
+#[test]
+fn import_export_import_of_the_published_command() {
+    let first = torchvision::import(&words(PUBLISHED)).unwrap().recipe;
+    let (cmd, notes) = torchvision::export(&first);
+    assert!(notes.is_empty(), "{notes:?}");
+    assert!(cmd.contains("--ra-sampler --ra-reps 4"), "{cmd}");
+    assert!(cmd.ends_with("--data-path ${IMAGENET}"), "{cmd}");
+    let again = torchvision::import(&torchvision::split_command(&cmd))
+        .unwrap()
+        .recipe;
+    assert_eq!(again, first);
+}
+
+#[test]
+fn study_serialises_and_loads_back() {
+    let s = load_preset("torchvision-resnet50-v2").unwrap();
+    let text = toml::to_string(&s).unwrap();
+    let back = Study::from_toml_str(&text, "saved.toml").unwrap();
+    assert_eq!(back.ingredients, s.ingredients);
+    assert_eq!(
+        (back.plan, back.baseline, back.seeds),
+        (s.plan, s.baseline, s.seeds)
+    );
+}

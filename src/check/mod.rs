@@ -303,20 +303,80 @@ fn ingredients(study: &Study, rows: &[Row], out: &mut Vec<Finding>) {
         };
         let r = &rows[pos].recipe;
         let name = ing.name.to_lowercase();
-        for (word, key, value, fix) in [
-            ("mixup", "mixup_alpha", r.mixup_alpha, "0.2"),
-            ("cutmix", "cutmix_alpha", r.cutmix_alpha, "1.0"),
-        ] {
-            if name.contains(word) && value == 0.0 {
+        let words: Vec<&str> = name.split(|c: char| !c.is_alphanumeric()).collect();
+        let named = |w: &str| {
+            if w.contains(' ') {
+                name.contains(w)
+            } else {
+                words.contains(&w)
+            }
+        };
+        // (name word, code, is the ingredient off on its row?, what is off, fix)
+        let named_checks: [(&str, &'static str, bool, String, (&str, &str)); 7] = [
+            (
+                "mixup",
+                "mix-alpha-zero",
+                r.mixup_alpha == 0.0,
+                "mixup_alpha = 0".into(),
+                ("mixup_alpha", "0.2"),
+            ),
+            (
+                "cutmix",
+                "mix-alpha-zero",
+                r.cutmix_alpha == 0.0,
+                "cutmix_alpha = 0".into(),
+                ("cutmix_alpha", "1.0"),
+            ),
+            (
+                "label smoothing",
+                "ingredient-off",
+                r.label_smoothing == 0.0,
+                "label_smoothing = 0".into(),
+                ("label_smoothing", "0.1"),
+            ),
+            (
+                "random erasing",
+                "ingredient-off",
+                r.random_erase == 0.0,
+                "random_erase = 0".into(),
+                ("random_erase", "0.1"),
+            ),
+            (
+                "ema",
+                "ingredient-off",
+                !r.model_ema,
+                "model_ema = false".into(),
+                ("model_ema", "true"),
+            ),
+            (
+                "trivialaugment",
+                "ingredient-off",
+                r.auto_augment != crate::recipe::AutoAugment::TaWide,
+                format!("auto_augment = \"{}\"", r.auto_augment),
+                ("auto_augment", "ta_wide"),
+            ),
+            (
+                "fixres",
+                "ingredient-off",
+                r.train_crop_size >= r.val_crop_size,
+                format!(
+                    "train_crop_size = {} is not below val_crop_size = {}",
+                    r.train_crop_size, r.val_crop_size
+                ),
+                ("train_crop_size", ""),
+            ),
+        ];
+        for (word, code, off, what, (key, fix)) in named_checks {
+            if named(word) && off && ing.eval_sweep.is_none() {
                 out.push(finding(
                     pos,
                     Severity::Warning,
-                    "mix-alpha-zero",
+                    code,
                     format!(
-                        "ingredient \"{}\" is enabled but {key} = 0 on its row: {word} is off (on only when alpha > 0)",
+                        "ingredient \"{}\" is enabled but {what} on its row: it does nothing",
                         ing.name
                     ),
-                    Some((key, fix.into())),
+                    (!fix.is_empty()).then(|| (key, fix.to_string())),
                 ));
             }
         }

@@ -220,7 +220,10 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
                             }
                         }
                     }
-                    if get(t, "set").is_some() {
+                    let sets = get(t, "set")
+                        .and_then(as_table)
+                        .is_some_and(|s| s.iter().next().is_some());
+                    if sets {
                         cx.err(
                             sw.span(),
                             &place,

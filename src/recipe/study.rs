@@ -40,10 +40,10 @@ pub struct Ingredient {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Parameter overrides, keyed like Recipe's fields.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub set: toml::Table,
     /// Eval-only ingredient: a sweep over checkpoints of the previous row, no retraining.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_sweep: Option<EvalSweep>,
 }
 
