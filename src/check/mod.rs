@@ -292,6 +292,9 @@ fn no_op_flags(row: usize, r: &Recipe, cuda: bool, out: &mut Vec<Finding>) {
     }
 }
 
+/// (word in the ingredient's name, code, is it off on its row?, what is off, fix key and value)
+type NamedCheck<'a> = (&'a str, &'static str, bool, String, (&'a str, &'a str));
+
 /// Checks on ingredients as named: Mixup/Cutmix with alpha 0, an ingredient that changes
 /// nothing, an eval-only sweep placed before training ingredients.
 fn ingredients(study: &Study, rows: &[Row], out: &mut Vec<Finding>) {
@@ -311,8 +314,7 @@ fn ingredients(study: &Study, rows: &[Row], out: &mut Vec<Finding>) {
                 words.contains(&w)
             }
         };
-        // (name word, code, is the ingredient off on its row?, what is off, fix)
-        let named_checks: [(&str, &'static str, bool, String, (&str, &str)); 7] = [
+        let named_checks: [NamedCheck; 7] = [
             (
                 "mixup",
                 "mix-alpha-zero",
