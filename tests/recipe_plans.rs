@@ -161,3 +161,14 @@ fn eval_only_ingredients_are_checked() {
     );
     assert!(e.contains("cannot also `set` training parameters"), "{e}");
 }
+
+#[test]
+fn duplicate_ingredient_names_are_rejected() {
+    let text = "name = \"t\"\n[baseline]\n[[ingredient]]\nname = \"A\"\nset = { lr = 0.2 }\n\
+                [[ingredient]]\nname = \"A\"\nset = { lr = 0.3 }\n";
+    let e = format!("{:#}", Study::from_toml_str(text, "d.toml").unwrap_err());
+    assert!(
+        e.contains("ingredient \"A\": duplicate ingredient name"),
+        "{e}"
+    );
+}

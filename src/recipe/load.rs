@@ -189,6 +189,7 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
     if let Some(v) = get(doc, "ingredient") {
         if let DeValue::Array(items) = v.get_ref() {
             let plain_items = plain.get("ingredient").and_then(|v| v.as_array());
+            let mut seen: Vec<String> = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let plain_set = plain_items
                     .and_then(|a| a.get(i))
@@ -199,6 +200,11 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
                     _ => format!("#{}", i + 1),
                 };
                 let place = format!("ingredient \"{name}\"");
+                // Rows, labels and checks refer to ingredients by name.
+                if seen.contains(&name) {
+                    cx.err(item.span(), &place, "duplicate ingredient name".into());
+                }
+                seen.push(name.clone());
                 cx.keys(t, INGREDIENT_KEYS, &place);
                 if let Some(s) = get(t, "set").and_then(as_table) {
                     cx.recipe_table(s, plain_set.as_ref(), &format!("{place} set"));
