@@ -22,7 +22,7 @@ fn change_text(before: &Recipe, after: &Recipe) -> String {
 pub fn plan(args: &PresetArgs) -> Result<i32> {
     let study = resolve_study_with(args, EnvMode::Lenient)?;
     let rows = expand(&study)?;
-    let kind = PlanKind::ALL[study.plan.kind as usize];
+    let kind = study.plan.kind.as_str();
     let versus = if study.plan.kind == PlanKind::Stacked {
         "the previous row"
     } else {

@@ -73,6 +73,15 @@ pub enum PlanKind {
 impl PlanKind {
     pub const ALL: &'static [&'static str] =
         &["stacked", "leave-one-out", "one-at-a-time", "sweep"];
+    /// The name used in TOML (`plan = "leave-one-out"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Stacked => "stacked",
+            PlanKind::LeaveOneOut => "leave-one-out",
+            PlanKind::OneAtATime => "one-at-a-time",
+            PlanKind::Sweep => "sweep",
+        }
+    }
 }
 
 /// `plan = "stacked"`, or a table:
