@@ -93,7 +93,7 @@ pub fn check_study(study: &Study, ctx: &CheckContext) -> Vec<Finding> {
             "dataset-size-unknown",
             format!(
                 "dataset `{}`: size not known before opening it; EMA and last-batch checks skipped",
-                study.baseline.dataset
+                study.baseline_dataset()
             ),
             None,
         ));

@@ -118,7 +118,15 @@ pub fn export_torchvision(args: &PresetArgs, row: usize) -> Result<i32> {
 pub fn check(args: &PresetArgs) -> Result<i32> {
     let study = resolve_unvalidated(args, EnvMode::Lenient)?;
     let cuda = crate::engine::device::LibtorchInfo::probe().cuda_available;
-    let ctx = crate::check::CheckContext::for_dataset(&study.baseline_dataset(), cuda);
+    let dataset = study.baseline_dataset();
+    let mut ctx = crate::check::CheckContext::for_dataset(&dataset, cuda);
+    if ctx.train_images.is_none() && !dataset.contains("${") {
+        // Not an embedded dataset: ask the loader (it knows ImageFolder trees and more).
+        if let Ok(d) = crate::engine::data::open(&dataset) {
+            ctx.train_images = Some(d.train.len());
+            ctx.image_size = d.train.typical_size();
+        }
+    }
     let findings = crate::check::check_study(&study, &ctx);
     let rows = crate::plan::expand_unvalidated(&study)?;
     for f in &findings {
