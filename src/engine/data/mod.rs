@@ -207,3 +207,5 @@ fn sample_mean_std(src: &dyn Source, k: usize) -> Result<([f32; 3], [f32; 3])> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pil;

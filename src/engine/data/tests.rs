@@ -298,3 +298,290 @@ fn trivial_augment_draws_all_ops_and_bins() {
     assert_eq!(bins.len(), 31); // includes bin 0
     assert!(neg > 350 && neg < 650, "{neg}");
 }
+
+fn one_channel(vals: &[u8]) -> Image {
+    img(vals.len(), 1, |x, _, _| vals[x])
+}
+
+fn run(o: Op, m: f64, vals: &[u8]) -> Vec<u8> {
+    let mut im = one_channel(vals);
+    apply_op(&mut im, o, m, Interpolation::Bilinear);
+    chan0(&im)
+}
+
+#[test]
+fn photometric_ops_hand_computed() {
+    // Posterize 3 bits: v & 0b1110_0000.
+    assert_eq!(
+        run(Op::Posterize, 3.0, &[0, 31, 32, 200, 255]),
+        vec![0, 0, 32, 192, 224]
+    );
+    assert_eq!(run(Op::Posterize, 8.0, &[7, 200]), vec![7, 200]);
+    // Solarize at 128: v >= 128 -> 255 - v; at 255 a white pixel still inverts.
+    assert_eq!(
+        run(Op::Solarize, 128.0, &[0, 127, 128, 255]),
+        vec![0, 127, 127, 0]
+    );
+    assert_eq!(run(Op::Solarize, 255.0, &[254, 255]), vec![254, 0]);
+    assert_eq!(run(Op::Solarize, 246.5, &[246, 247]), vec![246, 8]);
+    // Autocontrast: [50, 100, 150] -> (v - 50) * 255 / 100 = 0, 127.5 -> 127, 255.
+    assert_eq!(
+        run(Op::AutoContrast, 0.0, &[50, 100, 150]),
+        vec![0, 127, 255]
+    );
+    assert_eq!(run(Op::AutoContrast, 0.0, &[9, 9]), vec![9, 9]);
+    // Brightness m = 0.5: 1.5 v, truncated and clamped: 10 -> 15, 101 -> 151.5 -> 151, 200 -> 255.
+    assert_eq!(
+        run(Op::Brightness, 0.5, &[10, 101, 200]),
+        vec![15, 151, 255]
+    );
+    // m = -0.99: 0.01 v: 250 -> 2.5 -> 2.
+    assert_eq!(run(Op::Brightness, -0.99, &[250, 99]), vec![2, 0]);
+    // Contrast m = 1 (f = 2) on a gray image [0, 100, 200]: gray = trunc(0.2989v + 0.587v + 0.114v)
+    // = trunc(0.9999 v) = [0, 99, 199]; mean 99.333; 2v - mean = [-99.3 -> 0, 100.67 -> 100, 300.7 -> 255].
+    assert_eq!(run(Op::Contrast, 1.0, &[0, 100, 200]), vec![0, 100, 255]);
+    // Color (saturation) f = 0 on pure red (255, 0, 0): gray = trunc(0.2989 * 255) = 76 everywhere.
+    let mut red = img(1, 1, |_, _, c| if c == 0 { 255 } else { 0 });
+    apply_op(&mut red, Op::Color, -1.0, Interpolation::Bilinear);
+    assert_eq!(red.data, vec![76, 76, 76]);
+    // Invert.
+    assert_eq!(run(Op::Invert, 0.0, &[0, 5, 255]), vec![255, 250, 0]);
+    // Equalize (PIL): values [0, 0, 1, 2] -> hist {0: 2, 1: 1, 2: 1}, step = (4 - 1) / 255 = 0
+    // -> unchanged; with 256+ pixels: 255 zeros and 256 copies of 10 -> step = 255 / 255 = 1,
+    // lut[0] = 0, lut[10] = (0 + 255) / 1 = 255.
+    assert_eq!(run(Op::Equalize, 0.0, &[0, 0, 1, 2]), vec![0, 0, 1, 2]);
+    let mut v = vec![0u8; 255];
+    v.extend([10u8; 256]);
+    let out = run(Op::Equalize, 0.0, &v);
+    assert_eq!((out[0], out[300]), (0, 255));
+}
+
+#[test]
+fn sharpness_hand_computed() {
+    // 3x3 with a bright centre: blur(centre) = round((8 * 10 + 5 * 100) / 13) = round(44.6) = 45;
+    // f = 2 (m = 1): 2 * 100 - 45 = 155. Border pixels keep their value whatever f is.
+    let mut im = img(3, 3, |x, y, _| if x == 1 && y == 1 { 100 } else { 10 });
+    apply_op(&mut im, Op::Sharpness, 1.0, Interpolation::Bilinear);
+    assert_eq!(chan0(&im), vec![10, 10, 10, 10, 155, 10, 10, 10, 10]);
+}
+
+#[test]
+fn shear_and_translate_hand_computed() {
+    // TranslateX +2.9 truncates to 2 px: columns move right, the left two become 0.
+    assert_eq!(
+        run(Op::TranslateX, 2.9, &[1, 2, 3, 4, 5]),
+        vec![0, 0, 1, 2, 3]
+    );
+    assert_eq!(
+        run(Op::TranslateX, -1.5, &[1, 2, 3, 4, 5]),
+        vec![2, 3, 4, 5, 0]
+    );
+    // ShearX m = 1 on a 2-row image: out(x, y) = in(x + (y + 0.5), y) at pixel centres, i.e.
+    // row 0 samples half way between x and x+1, row 1 is shifted left by 1.5 px; a centre
+    // mapped to x >= 4 lies outside the image and gets the fill 0.
+    let mut im = img(4, 2, |x, y, _| (10 * x + 100 * y) as u8);
+    apply_op(&mut im, Op::ShearX, 1.0, Interpolation::Bilinear);
+    assert_eq!(chan0(&im), vec![5, 15, 25, 0, 115, 125, 0, 0]);
+}
+
+fn err_of(spec: &std::path::Path) -> String {
+    format!(
+        "{:#}",
+        open(spec.to_str().unwrap())
+            .err()
+            .expect("open should fail")
+    )
+}
+
+fn idx_images(n: u32, h: u32, w: u32, magic: u32) -> Vec<u8> {
+    let mut b = [magic, n, h, w]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>();
+    b.extend((0..n * h * w).map(|i| (i % 256) as u8));
+    b
+}
+
+fn idx_labels(n: u32) -> Vec<u8> {
+    let mut b = [2049u32, n]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>();
+    b.extend((0..n).map(|i| (i % 3) as u8));
+    b
+}
+
+#[test]
+fn idx_directory_and_bad_idx_errors_name_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("train-images-idx3-ubyte"), idx_images(6, 4, 5, 2051)).unwrap();
+    std::fs::write(p.join("train-labels-idx1-ubyte"), idx_labels(6)).unwrap();
+    std::fs::write(p.join("t10k-images-idx3-ubyte"), idx_images(3, 4, 5, 2051)).unwrap();
+    std::fs::write(p.join("t10k-labels-idx1-ubyte"), idx_labels(3)).unwrap();
+    let ds = open(p.to_str().unwrap()).unwrap();
+    assert_eq!((ds.train.len(), ds.val.len(), ds.num_classes), (6, 3, 3));
+    let (im, l) = ds.train.get(1, None).unwrap();
+    assert_eq!((im.width, im.height, l), (5, 4, 1));
+    assert_eq!(&im.data[..6], &[20, 20, 20, 21, 21, 21]); // gray -> RGB, image 1 starts at byte 20
+
+    std::fs::write(p.join("t10k-labels-idx1-ubyte"), idx_labels(2)).unwrap();
+    let e = err_of(p);
+    assert!(
+        e.contains("t10k-labels-idx1-ubyte") && e.contains("2 labels") && e.contains("3 images"),
+        "{e}"
+    );
+
+    std::fs::write(p.join("train-images-idx3-ubyte"), idx_images(6, 4, 5, 2049)).unwrap();
+    let e = err_of(p);
+    assert!(
+        e.contains("train-images-idx3-ubyte") && e.contains("magic"),
+        "{e}"
+    );
+
+    std::fs::remove_file(p.join("t10k-images-idx3-ubyte")).unwrap();
+    std::fs::write(p.join("train-images-idx3-ubyte"), idx_images(6, 4, 5, 2051)).unwrap();
+    let e = err_of(p);
+    assert!(e.contains("t10k-images-idx3-ubyte"), "{e}");
+}
+
+#[test]
+fn cifar10_binary() {
+    let d = tempfile::tempdir().unwrap();
+    let rec = |label: u8, r: u8| -> Vec<u8> {
+        let mut v = vec![label];
+        v.extend(std::iter::repeat_n(r, 1024)); // R plane
+        v.extend(std::iter::repeat_n(1, 1024)); // G plane
+        v.extend(std::iter::repeat_n(2, 1024)); // B plane
+        v
+    };
+    std::fs::write(
+        d.path().join("data_batch_1.bin"),
+        [rec(3, 7), rec(9, 8)].concat(),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("test_batch.bin"), rec(0, 5)).unwrap();
+    let ds = open(d.path().to_str().unwrap()).unwrap();
+    assert_eq!((ds.train.len(), ds.val.len(), ds.num_classes), (2, 1, 10));
+    let (im, l) = ds.train.get(1, None).unwrap();
+    assert_eq!((l, &im.data[..6]), (9, &[8u8, 1, 2, 8, 1, 2][..]));
+    // Mean over the train set: R (7 + 8) / 2 / 255, G 1/255, B 2/255; std of R = 0.5/255.
+    assert!((ds.mean[0] - 7.5 / 255.0).abs() < 1e-6 && (ds.std[0] - 0.5 / 255.0).abs() < 1e-6);
+    assert!((ds.mean[1] - 1.0 / 255.0).abs() < 1e-6 && ds.std[2] < 1e-6);
+    std::fs::write(d.path().join("test_batch.bin"), &rec(0, 5)[..100]).unwrap();
+    let e = err_of(d.path());
+    assert!(
+        e.contains("test_batch.bin") && e.contains("3073-byte"),
+        "{e}"
+    );
+}
+
+#[test]
+fn image_folder_layout_and_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    for (split, class, name, gray_png) in [
+        ("train", "b_dog", "x.png", true),
+        ("train", "a_cat", "2.jpg", false),
+        ("train", "a_cat", "1.JPEG", false),
+        ("val", "a_cat", "v.png", false),
+        ("val", "b_dog", "v.jpg", false),
+    ] {
+        let dir = root.join(split).join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let fmt = if name.ends_with("png") {
+            image::ImageFormat::Png
+        } else {
+            image::ImageFormat::Jpeg
+        };
+        if gray_png {
+            image::GrayImage::from_pixel(6, 4, image::Luma([77]))
+                .save_with_format(&path, fmt)
+                .unwrap();
+        } else {
+            image::RgbImage::from_pixel(8, 5, image::Rgb([200, 100, 50]))
+                .save_with_format(&path, fmt)
+                .unwrap();
+        }
+    }
+    std::fs::write(root.join("train/a_cat/notes.txt"), "ignored").unwrap();
+    let ds = open(root.to_str().unwrap()).unwrap();
+    assert_eq!((ds.train.len(), ds.val.len(), ds.num_classes), (3, 2, 2));
+    assert_eq!((ds.mean, ds.std), (IMAGENET_MEAN, IMAGENET_STD));
+    // Classes sorted (a_cat = 0), files sorted within a class ("1.JPEG" < "2.jpg").
+    let (im, l) = ds.train.get(2, None).unwrap();
+    assert_eq!(
+        (l, im.width, im.height, &im.data[..3]),
+        (1, 6, 4, &[77u8, 77, 77][..])
+    );
+    assert_eq!(ds.train.get(0, None).unwrap().1, 0);
+    let r = Recipe {
+        train_crop_size: 4,
+        batch_size: 2,
+        ..Recipe::default()
+    };
+    let n: usize = train_batches(&ds, &r, 0, 0, 1)
+        .unwrap()
+        .map(|b| b.unwrap().n)
+        .sum();
+    assert_eq!(n, 3);
+
+    // A corrupt image is named at open time.
+    std::fs::write(
+        root.join("val/a_cat/bad.jpg"),
+        b"\xFF\xD8 not really a jpeg",
+    )
+    .unwrap();
+    let e = err_of(root);
+    assert!(e.contains("bad.jpg"), "{e}");
+    std::fs::remove_file(root.join("val/a_cat/bad.jpg")).unwrap();
+    // An empty class is named.
+    std::fs::create_dir_all(root.join("train/c_empty")).unwrap();
+    std::fs::create_dir_all(root.join("val/c_empty")).unwrap();
+    let e = err_of(root);
+    assert!(e.contains("c_empty") && e.contains("empty class"), "{e}");
+    // A missing val folder is named.
+    std::fs::remove_dir_all(root.join("val")).unwrap();
+    let e = err_of(root);
+    assert!(e.contains("val") && e.contains("missing folder"), "{e}");
+}
+
+#[test]
+fn unknown_dataset_lists_what_is_allowed() {
+    let e = format!("{:#}", open("/nonexistent/imagenet").err().unwrap());
+    assert!(
+        e.contains("/nonexistent/imagenet")
+            && e.contains("fashion-mnist")
+            && e.contains("synthetic"),
+        "{e}"
+    );
+    assert!(open("synthetic:0").is_err() && open("synthetic:abc").is_err());
+    let r = Recipe {
+        auto_augment: AutoAugment::Augmix,
+        ..Recipe::default()
+    };
+    let ds = open("synthetic:8").unwrap();
+    let e = format!("{:#}", train_batches(&ds, &r, 0, 0, 0).err().unwrap());
+    assert!(e.contains("augmix") && e.contains("not supported"), "{e}");
+}
+
+#[test]
+fn fashion_mnist_full_or_install_hint() {
+    let dir = std::path::Path::new(FASHION_MNIST_FULL_DIR);
+    match open("fashion-mnist-full") {
+        Ok(ds) => {
+            assert!(dir.is_dir());
+            assert_eq!(
+                (ds.train.len(), ds.val.len(), ds.num_classes),
+                (60_000, 10_000, 10)
+            );
+            // Published Fashion-MNIST train statistics: mean 0.2860, std 0.3530.
+            assert!((ds.mean[0] - 0.2860).abs() < 1e-4 && (ds.std[0] - 0.3530).abs() < 1e-4);
+        }
+        Err(e) => {
+            assert!(!dir.join("train-images-idx3-ubyte.gz").exists());
+            assert!(format!("{e:#}").contains("apt-get install dataset-fashion-mnist"));
+        }
+    }
+}
