@@ -98,7 +98,12 @@ impl ImageFolder {
 /// Decodes a JPEG/PNG file to RGB8.
 pub fn decode(path: &Path) -> Result<Image> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let img = image::load_from_memory(&bytes)
+    decode_bytes(&bytes, path)
+}
+
+/// Decodes JPEG/PNG bytes to RGB8; `path` names the file in errors.
+pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Image> {
+    let img = image::load_from_memory(bytes)
         .with_context(|| format!("{}: cannot decode image", path.display()))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub mod autoaugment;
+pub mod bench;
 pub mod folder;
 pub mod loader;
 pub mod resize;
