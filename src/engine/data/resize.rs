@@ -117,8 +117,7 @@ pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interp
             for (xx, &(xmin, n)) in c.bounds.iter().enumerate() {
                 let k = &c.k[xx * c.ksize..xx * c.ksize + n];
                 let mut s = [1i32 << (PRECISION_BITS - 1); 3];
-                for (x, &kx) in k.iter().enumerate() {
-                    let p = &row[(xmin + x) * 3..(xmin + x) * 3 + 3];
+                for (p, &kx) in row[xmin * 3..(xmin + n) * 3].chunks_exact(3).zip(k) {
                     s[0] += p[0] as i32 * kx;
                     s[1] += p[1] as i32 * kx;
                     s[2] += p[2] as i32 * kx;

@@ -585,3 +585,14 @@ fn fashion_mnist_full_or_install_hint() {
         }
     }
 }
+
+#[test]
+fn bench_normalise_and_erase() {
+    use super::bench::normalise_chw;
+    // (v / 255 - mean) / std: 255 in R -> (1 - 0.485) / 0.229 = 2.2489083; the erased pixel is 0.
+    let im = img(2, 1, |_, _, c| if c == 0 { 255 } else { 0 });
+    let x = normalise_chw(&im, IMAGENET_MEAN, IMAGENET_STD, Some([0, 1, 1, 1]));
+    assert_eq!(x.len(), 6);
+    assert!((x[0] - 2.2489083).abs() < 1e-6 && x[1] == 0.0);
+    assert!((x[2] + 0.456 / 0.224).abs() < 1e-6 && x[3] == 0.0);
+}
