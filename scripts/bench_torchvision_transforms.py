@@ -67,6 +67,13 @@ def main():
     files = sorted(f for f in os.listdir(args.images) if f.lower().endswith((".jpg", ".jpeg", ".png")))
     blobs = [open(os.path.join(args.images, f), "rb").read() for f in files]
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, {len(blobs)} images, 1 thread")
+    load = lambda b: Image.open(io.BytesIO(b)).convert("RGB")
+    n, c0 = 0, time.process_time()
+    while time.process_time() - c0 < args.seconds / 2:
+        for b in blobs:
+            load(b)
+            n += 1
+    print(f"PIL decode alone: {n / (time.process_time() - c0):.1f} images per CPU-second")
     for backend in ["pil", "tensor"]:
         wall, cpu = run(blobs, backend, args.seconds)
         print(f"torchvision {backend} backend: {wall:.1f} images/s wall, {cpu:.1f} images per CPU-second")

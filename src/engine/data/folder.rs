@@ -72,16 +72,36 @@ impl ImageFolder {
             );
             samples.extend(files.into_iter().map(|f| (f, k as i64)));
         }
-        let mut sizes = Vec::with_capacity(samples.len());
-        for (p, _) in &samples {
-            let dims = image::ImageReader::open(p)
+        // Header reads are I/O bound: spread them over a few threads (errors keep file order).
+        let header = |p: &Path| -> Result<(u32, u32)> {
+            image::ImageReader::open(p)
                 .with_context(|| format!("cannot read {}", p.display()))?
                 .with_guessed_format()
                 .with_context(|| format!("cannot read {}", p.display()))?
                 .into_dimensions()
-                .with_context(|| format!("{}: corrupt or unsupported image", p.display()))?;
-            sizes.push(dims);
-        }
+                .with_context(|| format!("{}: corrupt or unsupported image", p.display()))
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(4, |n| n.get())
+            .clamp(1, 8);
+        let chunk = samples.len().div_ceil(threads).max(1);
+        let mut sizes = std::thread::scope(|s| {
+            let handles: Vec<_> = samples
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(p, _)| header(p))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("header reader panicked"))
+                .collect::<Result<Vec<_>>>()
+        })?
+        .concat();
         sizes.sort_unstable_by_key(|&(w, h)| w as u64 * h as u64);
         let median_size = sizes
             .get(sizes.len() / 2)
