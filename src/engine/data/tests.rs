@@ -176,6 +176,19 @@ fn loader_deterministic_across_worker_counts() {
     );
     assert_eq!(a, b);
     assert_ne!(a[0].pixels, c[0].pixels);
+    // A fresh iterator for the same (seed, epoch), as after a resume, gives the same batches;
+    // another epoch reshuffles.
+    let resumed: Vec<Batch> = train_batches(&ds, &r, 5, 2, 1)
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(a, resumed);
+    let e3 = train_batches(&ds, &r, 5, 3, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_ne!(a[0].labels, e3.labels);
     // Each epoch visits every image exactly once.
     let mut labels: Vec<i64> = a.iter().flat_map(|b| b.labels.clone()).collect();
     labels.sort();
@@ -564,6 +577,25 @@ fn unknown_dataset_lists_what_is_allowed() {
     let ds = open("synthetic:8").unwrap();
     let e = format!("{:#}", train_batches(&ds, &r, 0, 0, 0).err().unwrap());
     assert!(e.contains("augmix") && e.contains("not supported"), "{e}");
+    let r = Recipe {
+        auto_augment: AutoAugment::Ra,
+        ra_magnitude: 31,
+        ..Recipe::default()
+    };
+    let e = format!("{:#}", train_batches(&ds, &r, 0, 0, 0).err().unwrap());
+    assert!(e.contains("ra_magnitude") && e.contains("0..=30"), "{e}");
+    let r = Recipe {
+        auto_augment: AutoAugment::Ra,
+        ra_magnitude: 9,
+        ..Recipe::default()
+    };
+    assert_eq!(
+        Policy::from_recipe(&r).unwrap(),
+        Policy::RandAugment {
+            num_ops: 2,
+            magnitude: 9
+        }
+    );
 }
 
 #[test]
