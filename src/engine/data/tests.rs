@@ -481,6 +481,17 @@ fn cifar10_binary() {
     // Mean over the train set: R (7 + 8) / 2 / 255, G 1/255, B 2/255; std of R = 0.5/255.
     assert!((ds.mean[0] - 7.5 / 255.0).abs() < 1e-6 && (ds.std[0] - 0.5 / 255.0).abs() < 1e-6);
     assert!((ds.mean[1] - 1.0 / 255.0).abs() < 1e-6 && ds.std[2] < 1e-6);
+    // The archive's parent folder works too.
+    let parent = tempfile::tempdir().unwrap();
+    let sub = parent.path().join("cifar-10-batches-bin");
+    std::fs::create_dir(&sub).unwrap();
+    for f in ["data_batch_1.bin", "test_batch.bin"] {
+        std::fs::copy(d.path().join(f), sub.join(f)).unwrap();
+    }
+    assert_eq!(
+        open(parent.path().to_str().unwrap()).unwrap().train.len(),
+        2
+    );
     std::fs::write(d.path().join("test_batch.bin"), &rec(0, 5)[..100]).unwrap();
     let e = err_of(d.path());
     assert!(
