@@ -18,6 +18,16 @@ pub fn train(_args: TrainArgs<'_>) -> Result<i32> {
 pub fn evaluate(_run_dir: &Path, _set: &[String]) -> Result<i32> {
     bail!("`evaluate` is not implemented yet")
 }
-pub fn bench(_args: &[String]) -> Result<i32> {
-    bail!("`bench` is not implemented yet")
+pub fn bench(args: &[String]) -> Result<i32> {
+    match args.first().map(String::as_str) {
+        Some("transforms") => {
+            let report = crate::engine::data::bench::transforms_cli(&args[1..])?;
+            println!("{report}");
+            Ok(0)
+        }
+        other => bail!(
+            "unknown benchmark `{}`; allowed: transforms (ablate bench transforms --images DIR [--threads N])",
+            other.unwrap_or("")
+        ),
+    }
 }
