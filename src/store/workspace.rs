@@ -60,14 +60,14 @@ pub struct Workspace {
 impl Workspace {
     /// Opens (creating if needed) the workspace at `root`.
     pub fn open(root: &Path) -> Result<Workspace> {
-        let ws = Workspace {
-            root: root.to_path_buf(),
-        };
-        for d in [ws.runs_dir(), ws.studies_dir(), ws.queue_dir()] {
+        for d in ["runs", "studies", "queue"].map(|d| root.join(d)) {
             std::fs::create_dir_all(&d)
                 .with_context(|| format!("cannot create workspace directory {}", d.display()))?;
         }
-        Ok(ws)
+        // Absolute, so the run directories children get as arguments identify them
+        // (adoption matches process command lines against them).
+        let root = std::fs::canonicalize(root).with_context(|| format!("{}", root.display()))?;
+        Ok(Workspace { root })
     }
     pub fn runs_dir(&self) -> PathBuf {
         self.root.join("runs")
