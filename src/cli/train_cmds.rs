@@ -1,7 +1,16 @@
 //! `train`, `evaluate`, `bench` (owner: engine).
 use super::PresetArgs;
-use anyhow::{bail, Result};
+use crate::engine::train::{self, Outcome, TrainOptions};
+use crate::recipe::{Recipe, Study};
+use crate::store::metrics::MetricEvent;
+use anyhow::{bail, Context, Result};
+use std::io::IsTerminal;
 use std::path::Path;
+
+/// Exit codes the scheduler relies on: 0 done, 3 diverged, anything else failed.
+pub const EXIT_DIVERGED: i32 = 3;
+/// `ABLATE_STOP_AFTER_EPOCH` stop: the code of a process killed by SIGKILL.
+pub const EXIT_STOPPED: i32 = 137;
 
 pub struct TrainArgs<'a> {
     pub preset: &'a PresetArgs,
@@ -12,9 +21,109 @@ pub struct TrainArgs<'a> {
     pub device: Option<&'a str>,
 }
 
-pub fn train(_args: TrainArgs<'_>) -> Result<i32> {
-    bail!("`train` is not implemented yet")
+/// TODO(recipe-core): replace by `crate::recipe::resolve_study(args)` once merged. Until then:
+/// a study TOML or a plain recipe TOML by path, `--set` applied to the baseline, `--data`.
+fn resolve_study(args: &PresetArgs) -> Result<Study> {
+    let text = std::fs::read_to_string(&args.preset)
+        .with_context(|| format!("reading preset {}", args.preset))?;
+    let mut study = match Study::from_toml_str(&text, &args.preset) {
+        Ok(s) => s,
+        Err(study_err) => {
+            let baseline: Recipe = toml::from_str(&text).map_err(|_| study_err)?;
+            Study {
+                name: args.preset.clone(),
+                description: String::new(),
+                seeds: 1,
+                plan: Default::default(),
+                summary: Default::default(),
+                baseline,
+                ingredients: Vec::new(),
+            }
+        }
+    };
+    let mut table = toml::Table::try_from(&study.baseline)?;
+    for kv in &args.set {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--set `{kv}`: expected KEY=VALUE"))?;
+        let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(v.into()));
+        table.insert(k.trim().into(), value);
+    }
+    if let Some(d) = &args.data {
+        table.insert("dataset".into(), toml::Value::String(d.clone()));
+    }
+    study.baseline = table
+        .try_into()
+        .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
+    Ok(study)
 }
+
+/// The resolved recipe of one row of a preset, with the run seed set.
+pub fn row_recipe(preset: &PresetArgs, row: usize, seed: u64) -> Result<Recipe> {
+    let study = resolve_study(preset)?;
+    let rows = crate::plan::expand(&study)?;
+    let n = rows.len();
+    let mut r = rows
+        .into_iter()
+        .nth(row)
+        .map(|row| row.recipe)
+        .with_context(|| {
+            format!(
+                "--row {row}: the preset {} has rows 0..{}",
+                preset.preset,
+                n - 1
+            )
+        })?;
+    r.seed = seed;
+    Ok(r)
+}
+
+/// One line per epoch for a human at a terminal; nothing otherwise (the scheduler logs to a file).
+fn progress_line(ev: &MetricEvent) -> Option<String> {
+    match ev {
+        MetricEvent::Start { device, start_epoch, epochs, .. } => Some(format!("training on {device}, epochs {start_epoch}..{epochs}")),
+        MetricEvent::Epoch { epoch, lr, train_loss, val, ema, epoch_time_s, images_per_sec, .. } => Some(format!(
+            "epoch {epoch}: lr {lr:.5} train loss {train_loss:.4} val acc@1 {:.2} acc@5 {:.2}{} ({epoch_time_s:.1}s, {images_per_sec:.0} img/s)",
+            val.acc1,
+            val.acc5,
+            ema.map(|e| format!(" ema acc@1 {:.2}", e.acc1)).unwrap_or_default()
+        )),
+        MetricEvent::Diverged { global_step, loss, .. } => Some(format!("diverged at step {global_step} (loss {loss})")),
+        _ => None,
+    }
+}
+
+pub fn train(args: TrainArgs<'_>) -> Result<i32> {
+    let recipe = row_recipe(args.preset, args.row, args.seed)?;
+    let device = crate::engine::device::choose(args.device)?;
+    let tty = std::io::stdout().is_terminal();
+    if tty && recipe.amp && !device.is_cuda() {
+        println!("amp requested but the device is the CPU: training in fp32");
+    }
+    let opts = TrainOptions {
+        recipe,
+        out: args.out.to_path_buf(),
+        resume: args.resume,
+        device,
+        command_line: std::env::args().collect(),
+    };
+    let outcome = train::run(&opts, &mut |ev| {
+        if tty {
+            if let Some(l) = progress_line(ev) {
+                println!("{l}");
+            }
+        }
+    })?;
+    Ok(match outcome {
+        Outcome::Done => 0,
+        Outcome::Diverged => EXIT_DIVERGED,
+        Outcome::Stopped => EXIT_STOPPED,
+    })
+}
+
 pub fn evaluate(_run_dir: &Path, _set: &[String]) -> Result<i32> {
     bail!("`evaluate` is not implemented yet")
 }
