@@ -1,0 +1,1 @@
+//! torchvision `train.py` command lines: import and export.
