@@ -1,7 +1,7 @@
 //! `train`, `evaluate`, `bench` (owner: engine).
 use super::PresetArgs;
 use crate::engine::train::{self, Outcome, TrainOptions};
-use crate::recipe::{Recipe, Study};
+use crate::recipe::Recipe;
 use crate::store::metrics::MetricEvent;
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
@@ -21,49 +21,9 @@ pub struct TrainArgs<'a> {
     pub device: Option<&'a str>,
 }
 
-/// TODO(recipe-core): replace by `crate::recipe::resolve_study(args)` once merged. Until then:
-/// a study TOML or a plain recipe TOML by path, `--set` applied to the baseline, `--data`.
-fn resolve_study(args: &PresetArgs) -> Result<Study> {
-    let text = std::fs::read_to_string(&args.preset)
-        .with_context(|| format!("reading preset {}", args.preset))?;
-    let mut study = match Study::from_toml_str(&text, &args.preset) {
-        Ok(s) => s,
-        Err(study_err) => {
-            let baseline: Recipe = toml::from_str(&text).map_err(|_| study_err)?;
-            Study {
-                name: args.preset.clone(),
-                description: String::new(),
-                seeds: 1,
-                plan: Default::default(),
-                summary: Default::default(),
-                baseline,
-                ingredients: Vec::new(),
-            }
-        }
-    };
-    let mut table = toml::Table::try_from(&study.baseline)?;
-    for kv in &args.set {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--set `{kv}`: expected KEY=VALUE"))?;
-        let value = toml::from_str::<toml::Table>(&format!("v = {v}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(v.into()));
-        table.insert(k.trim().into(), value);
-    }
-    if let Some(d) = &args.data {
-        table.insert("dataset".into(), toml::Value::String(d.clone()));
-    }
-    study.baseline = table
-        .try_into()
-        .map_err(|e| anyhow::anyhow!("--set: {e}"))?;
-    Ok(study)
-}
-
 /// The resolved recipe of one row of a preset, with the run seed set.
 pub fn row_recipe(preset: &PresetArgs, row: usize, seed: u64) -> Result<Recipe> {
-    let study = resolve_study(preset)?;
+    let study = crate::recipe::resolve_study(preset)?;
     let rows = crate::plan::expand(&study)?;
     let n = rows.len();
     let mut r = rows
@@ -109,6 +69,10 @@ pub fn train(args: TrainArgs<'_>) -> Result<i32> {
         resume: args.resume,
         device,
         command_line: std::env::args().collect(),
+        stop_after_epoch: std::env::var("ABLATE_STOP_AFTER_EPOCH")
+            .ok()
+            .and_then(|s| s.parse().ok()),
+        threads: None,
     };
     let outcome = train::run(&opts, &mut |ev| {
         if tty {

@@ -19,6 +19,8 @@ use super::ema::Ema;
 use super::eval::evaluate_model;
 use super::model::{self, ResNet};
 use super::optim::Sgd;
+use crate::recipe::ema::ema_decay;
+use crate::recipe::schedule::lr_at_epoch;
 use crate::recipe::Recipe;
 use crate::store::atomic::{write_atomic, write_json_atomic};
 use crate::store::metrics::{
@@ -45,6 +47,11 @@ pub struct TrainOptions {
     pub device: Device,
     /// Recorded in meta.json.
     pub command_line: Vec<String>,
+    /// Stop (Outcome::Stopped) once this many epochs are checkpointed: a test hook that
+    /// imitates a killed process (`ABLATE_STOP_AFTER_EPOCH` in the CLI).
+    pub stop_after_epoch: Option<i64>,
+    /// libtorch threads; None: `ABLATE_THREADS`, else the available cores.
+    pub threads: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +106,16 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// libtorch intra-op threads: `ABLATE_THREADS`, else the available cores. Returns the count.
-pub fn configure_threads() -> i32 {
-    let n = std::env::var("ABLATE_THREADS")
-        .ok()
-        .and_then(|s| s.parse::<i32>().ok())
+/// libtorch intra-op threads: `explicit`, else `ABLATE_THREADS`, else the available cores.
+/// On a loaded machine fewer threads can be much faster (OpenMP spin-waits): measured on the
+/// 2-core dev box under load, 1 thread ran an epoch in 3.8 s where 2 threads took 28.7 s.
+pub fn configure_threads(explicit: Option<i32>) -> i32 {
+    let n = explicit
+        .or_else(|| {
+            std::env::var("ABLATE_THREADS")
+                .ok()
+                .and_then(|s| s.parse::<i32>().ok())
+        })
         .filter(|&n| n > 0)
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -124,18 +136,6 @@ pub fn workers() -> usize {
                 .map(|n| n.get())
                 .unwrap_or(1)
         })
-}
-
-/// TODO(recipe-core): replace by `crate::recipe::schedule::lr_at_epoch(r, epoch)` once merged;
-/// until then the LR is constant (a placeholder, not torchvision's schedule).
-fn lr_at_epoch(r: &Recipe, _epoch: i64) -> f64 {
-    r.lr
-}
-
-/// TODO(recipe-core): replace by `crate::recipe::ema::ema_decay(r, train_images)` once merged;
-/// until then the nominal decay is used unadjusted (a placeholder).
-fn ema_decay(r: &Recipe, _train_images: usize) -> f64 {
-    r.model_ema_decay
 }
 
 fn seed_i64(parts: &[u64]) -> i64 {
@@ -160,7 +160,7 @@ struct Run<'a> {
 pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Result<Outcome> {
     let started = Instant::now();
     let r = &opts.recipe;
-    let threads = configure_threads();
+    let threads = configure_threads(opts.threads);
     let device = opts.device;
     if let Device::Cuda(_) = device {
         tch::Cuda::cudnn_set_benchmark(true);
@@ -287,9 +287,6 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
         num_classes,
         workers: workers(),
     };
-    let stop_after = std::env::var("ABLATE_STOP_AFTER_EPOCH")
-        .ok()
-        .and_then(|s| s.parse::<i64>().ok());
     for epoch in (run.state.epoch + 1)..r.epochs {
         match run.epoch(epoch, &mut emit)? {
             Some(diverged) => {
@@ -309,7 +306,7 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
                 )?;
             }
         }
-        if stop_after == Some(epoch + 1) && epoch + 1 < r.epochs {
+        if opts.stop_after_epoch == Some(epoch + 1) && epoch + 1 < r.epochs {
             return Ok(Outcome::Stopped);
         }
     }
