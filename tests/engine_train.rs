@@ -2,7 +2,7 @@
 //! exact resume, the run directory's files.
 use ablate::engine::train::{self, Outcome, TrainOptions};
 use ablate::recipe::{Recipe, Stem};
-use ablate::store::metrics::{read_events, MetricEvent};
+use ablate::store::metrics::{read_events, Eval, MetricEvent};
 use std::path::Path;
 
 /// A recipe that touches every per-step path: 2 micro-batches per step (world_size 2),
@@ -148,6 +148,48 @@ fn same_seed_is_bit_identical_other_seed_differs_and_resume_is_exact() {
         serde_json::from_slice(&std::fs::read(a.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary.epochs, 3);
     assert!(summary.ema_final_acc1.is_some());
+    // Eval-only sweep on the checkpoint: "all" at the trained resize reproduces the last
+    // epoch's val metrics; halves a (even indices) and b (odd) partition the val set.
+    let evs =
+        ablate::engine::eval::evaluate_sweep_on(&a, "val_resize_size", &[32, 36], tch::Device::Cpu)
+            .unwrap();
+    assert_eq!(evs.len(), 2 * 3 * 2);
+    let last_val = match ea.last().unwrap() {
+        MetricEvent::Epoch { val, ema, .. } => (*val, ema.unwrap()),
+        _ => unreachable!(),
+    };
+    let pick = |v: f64, h: &str, m: &str| {
+        evs.iter()
+            .find_map(|e| match e {
+                MetricEvent::Sweep {
+                    value,
+                    half,
+                    model,
+                    eval,
+                    ..
+                } if *value == v && half == h && model == m => Some(*eval),
+                _ => None,
+            })
+            .unwrap()
+    };
+    // (1-ulp tolerance: the logged value went through JSON, which serde_json parses to +-1 ulp)
+    let close =
+        |x: Eval, y: Eval| (x.loss - y.loss).abs() < 1e-12 && x.acc1 == y.acc1 && x.acc5 == y.acc5;
+    assert!(close(pick(32.0, "all", "raw"), last_val.0));
+    assert!(close(pick(32.0, "all", "ema"), last_val.1));
+    // 16 val images: 8 even + 8 odd, so all = mean of the halves.
+    let (ha, hb, all) = (
+        pick(32.0, "a", "raw"),
+        pick(32.0, "b", "raw"),
+        pick(32.0, "all", "raw"),
+    );
+    assert!(((ha.acc1 + hb.acc1) / 2.0 - all.acc1).abs() < 1e-9);
+    assert_eq!(read_events(&a.join("sweep.jsonl")).unwrap().len(), 12);
+    // Re-running a sweep replaces that param's events instead of appending duplicates.
+    ablate::engine::eval::evaluate_sweep_on(&a, "val_resize_size", &[32], tch::Device::Cpu)
+        .unwrap();
+    assert_eq!(read_events(&a.join("sweep.jsonl")).unwrap().len(), 6);
+
     let saved: Recipe =
         toml::from_str(&std::fs::read_to_string(a.join("recipe.toml")).unwrap()).unwrap();
     assert_eq!(saved, recipe(0));

@@ -1,8 +1,9 @@
 //! `train`, `evaluate`, `bench` (owner: engine).
 use super::PresetArgs;
+use crate::engine::eval::{evaluate_run, evaluate_sweep_on};
 use crate::engine::train::{self, Outcome, TrainOptions};
-use crate::recipe::Recipe;
-use crate::store::metrics::MetricEvent;
+use crate::recipe::{parse_set, Recipe};
+use crate::store::metrics::{Eval, MetricEvent};
 use anyhow::{bail, Context, Result};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -88,8 +89,64 @@ pub fn train(args: TrainArgs<'_>) -> Result<i32> {
     })
 }
 
-pub fn evaluate(_run_dir: &Path, _set: &[String]) -> Result<i32> {
-    bail!("`evaluate` is not implemented yet")
+fn eval_line(label: &str, e: &Eval) -> String {
+    format!(
+        "{label}: loss {:.4} acc@1 {:.2} acc@5 {:.2}",
+        e.loss, e.acc1, e.acc5
+    )
+}
+
+/// `ablate evaluate RUN_DIR [--set k=v]... [--sweep k=v1,v2,...] [--device D]`.
+pub fn evaluate(
+    run_dir: &Path,
+    set: &[String],
+    sweep: Option<&str>,
+    device: Option<&str>,
+) -> Result<i32> {
+    let device = crate::engine::device::choose(device)?;
+    train::configure_threads(None);
+    let overrides = set
+        .iter()
+        .map(|kv| parse_set(kv))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(spec) = sweep {
+        if !overrides.is_empty() {
+            bail!("--sweep and --set cannot be combined: the sweep evaluates the run's own recipe");
+        }
+        let (param, list) = spec
+            .split_once('=')
+            .with_context(|| format!("--sweep `{spec}`: expected KEY=V1,V2,..."))?;
+        let values = list
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .with_context(|| format!("--sweep {param}: `{v}` is not an integer"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for ev in evaluate_sweep_on(run_dir, param.trim(), &values, device)? {
+            if let MetricEvent::Sweep {
+                param,
+                value,
+                half,
+                model,
+                eval,
+            } = ev
+            {
+                println!(
+                    "{}",
+                    eval_line(&format!("{param}={value} half {half} {model}"), &eval)
+                );
+            }
+        }
+        return Ok(0);
+    }
+    let (raw, ema) = evaluate_run(run_dir, &overrides, device)?;
+    println!("{}", eval_line("raw", &raw));
+    if let Some(e) = ema {
+        println!("{}", eval_line("ema", &e));
+    }
+    Ok(0)
 }
 pub fn bench(_args: &[String]) -> Result<i32> {
     bail!("`bench` is not implemented yet")
