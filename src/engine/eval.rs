@@ -1,8 +1,8 @@
 //! Evaluation of a model on the validation set (or a subset of it), and the eval-only sweep
 //! over a checkpoint (`ablate evaluate RUN_DIR --sweep val_resize_size=224,232,240`).
 use super::augment;
-use super::batches::eval_batches; // TODO(engine-data): super::data::eval_batches
 use super::checkpoint;
+use super::data::eval_batches;
 use super::data::{self, Datasets};
 use super::model::{self, ResNet};
 use crate::recipe::Recipe;

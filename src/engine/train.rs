@@ -12,9 +12,9 @@
 //! Resume: the metrics log is rewritten (atomically) to end at the checkpoint's Epoch event, so
 //! it stays continuous: no Step or Epoch lines of epochs after the checkpoint remain.
 use super::augment;
-use super::batches::{num_train_batches, train_batches}; // TODO(engine-data): super::data::{..}
 use super::checkpoint::{self, State};
 use super::data::{self, Datasets};
+use super::data::{num_train_batches, train_batches};
 use super::ema::Ema;
 use super::eval::evaluate_model;
 use super::model::{self, ResNet};
@@ -139,7 +139,8 @@ pub fn workers() -> usize {
 }
 
 fn seed_i64(parts: &[u64]) -> i64 {
-    (augment::mix_seed(parts) >> 1) as i64
+    use rand::RngCore;
+    (super::data::loader::keyed_rng(parts).next_u64() >> 1) as i64
 }
 
 /// Everything a run keeps between epochs.
@@ -157,7 +158,12 @@ struct Run<'a> {
     workers: usize,
 }
 
+/// libtorch's RNG (init, per-epoch seed) and thread count are process-global: runs in one
+/// process take turns, or two concurrent runs would draw from each other's stream.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Result<Outcome> {
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let r = &opts.recipe;
     let threads = configure_threads(opts.threads);
