@@ -555,3 +555,27 @@ fn write_summary(out: &Path, status: &str, started: Instant) -> Result<()> {
     write_json_atomic(&out.join("summary.json"), &s)
         .with_context(|| format!("writing {}/summary.json", out.display()))
 }
+
+/// Images/s of a bare forward/backward/SGD-step loop over up to `max_batches` training
+/// batches loaded (and moved to the device) beforehand: the reference for engine overhead.
+pub fn bare_loop_images_per_sec(r: &Recipe, device: Device, max_batches: usize) -> Result<f64> {
+    let ds = data::open(&r.dataset)?;
+    let batches: Vec<(Tensor, Tensor)> = train_batches(&ds, r, r.seed, 0, workers())?
+        .take(max_batches)
+        .map(|b| b.map(|b| augment::to_device(&b, ds.mean, ds.std, device)))
+        .collect::<Result<_>>()?;
+    let vs = VarStore::new(device);
+    let model = model::build(&vs.root(), r, ds.num_classes as i64)?;
+    let mut sgd = Sgd::new(&vs, r);
+    let t0 = Instant::now();
+    let mut n = 0;
+    for (x, y) in &batches {
+        let loss = augment::loss(&model.forward_t(x, true), y, r.label_smoothing);
+        sgd.zero_grad();
+        loss.backward();
+        sgd.step(r.lr);
+        n += x.size()[0];
+    }
+    let _ = f64::try_from(vs.trainable_variables()[0].sum(Kind::Float))?; // wait for the device
+    Ok(n as f64 / t0.elapsed().as_secs_f64().max(1e-9))
+}
