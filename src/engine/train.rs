@@ -352,7 +352,7 @@ impl Run<'_> {
             let (x, labels) = augment::to_device(&b, self.ds.mean, self.ds.std, dev);
             let mix = augment::draw_mix(r, r.seed, epoch, bi as u64, b.h as i64, b.w as i64);
             let (x, target) = augment::apply_mix(x, &labels, self.num_classes, mix);
-            let logits = tch::autocast(self.amp, || self.model.forward_t(&x, true));
+            let logits = model::forward(&self.model, &x, true, self.amp);
             let loss = augment::loss(&logits, &target, r.label_smoothing);
             (&loss * (self.state.loss_scale / world as f64)).backward();
             tch::no_grad(|| {
