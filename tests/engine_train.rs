@@ -215,3 +215,28 @@ fn resume_refuses_another_recipe() {
     let err = train::run(&opts, &mut |_| {}).unwrap_err().to_string();
     assert!(err.contains("checkpoint is of recipe"), "{err}");
 }
+
+#[test]
+fn nan_loss_stops_the_run_as_diverged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = recipe(0);
+    r.lr = 1e30;
+    r.clip_grad_norm = None;
+    r.lr_warmup_epochs = 0;
+    assert_eq!(run(tmp.path(), r, false, None), Outcome::Diverged);
+    let events = read_events(&tmp.path().join("metrics.jsonl")).unwrap();
+    match events.last().unwrap() {
+        MetricEvent::Diverged {
+            global_step, loss, ..
+        } => {
+            assert!(
+                *global_step >= 1 && !loss.is_finite(),
+                "{global_step} {loss}"
+            );
+        }
+        other => panic!("last event {other:?}"),
+    }
+    let s: train::Summary =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s.status, "diverged");
+}

@@ -148,16 +148,75 @@ pub fn evaluate(
     }
     Ok(0)
 }
+/// `ablate bench <what> ...` (see BENCHMARKS.md).
 pub fn bench(args: &[String]) -> Result<i32> {
     match args.first().map(String::as_str) {
+        Some("train") => bench_train(&args[1..]),
         Some("transforms") => {
             let report = crate::engine::data::bench::transforms_cli(&args[1..])?;
             println!("{report}");
             Ok(0)
         }
         other => bail!(
-            "unknown benchmark `{}`; allowed: transforms (ablate bench transforms --images DIR [--threads N])",
+            "bench `{}`: allowed: train [PRESET] [--set KEY=VALUE]... [--device D] | transforms --images DIR [--threads N]",
             other.unwrap_or("")
         ),
     }
+}
+
+/// Images/s of one training epoch of a preset's baseline row (default `fashion-mnist-quick`),
+/// and of a bare forward/backward/step loop over the same, pre-loaded batches: the difference
+/// is the engine's overhead (input pipeline, per-batch device work, metrics, eval excluded).
+fn bench_train(args: &[String]) -> Result<i32> {
+    let mut preset = PresetArgs {
+        preset: "fashion-mnist-quick".into(),
+        ..Default::default()
+    };
+    let mut device = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--set" => preset
+                .set
+                .push(it.next().context("--set needs KEY=VALUE")?.clone()),
+            "--device" => device = Some(it.next().context("--device needs a value")?.clone()),
+            p if !p.starts_with('-') => preset.preset = p.into(),
+            other => bail!("bench train: unknown flag `{other}`; allowed: --set, --device"),
+        }
+    }
+    preset.set.push("epochs=1".into());
+    preset.set.push("lr_warmup_epochs=0".into());
+    let r = row_recipe(&preset, 0, 0)?;
+    let device = crate::engine::device::choose(device.as_deref())?;
+    let tmp = std::env::temp_dir().join(format!("ablate-bench-{}", std::process::id()));
+    let opts = TrainOptions {
+        recipe: r.clone(),
+        out: tmp.clone(),
+        resume: false,
+        device,
+        command_line: vec![],
+        stop_after_epoch: None,
+        threads: None,
+    };
+    let mut engine_ips = 0.0;
+    train::run(&opts, &mut |ev| {
+        if let MetricEvent::Epoch { images_per_sec, .. } = ev {
+            engine_ips = *images_per_sec;
+        }
+    })?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    let bare_ips = crate::engine::train::bare_loop_images_per_sec(&r, device, 50)?;
+    println!(
+        "{} ({}, base_width {}, crop {}, batch {}) on {}: engine {:.1} img/s, bare loop {:.1} img/s, overhead {:.1} %",
+        preset.preset,
+        r.model,
+        r.base_width,
+        r.train_crop_size,
+        r.batch_size,
+        crate::engine::device::device_name(device),
+        engine_ips,
+        bare_ips,
+        100.0 * (1.0 - engine_ips / bare_ips)
+    );
+    Ok(0)
 }

@@ -1,26 +1,11 @@
 //! Per-batch work on the device: u8 NHWC -> normalised float NCHW, RandomErasing boxes,
 //! MixUp/CutMix (recipe-semantics §9) and the label-smoothed loss on soft or hard targets (§10).
+use super::data::loader::keyed_rng;
 use super::data::Batch;
 use crate::recipe::Recipe;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_distr::{Beta, Distribution};
 use tch::{Device, Kind, Tensor};
-
-/// A stable 64-bit mix of several integers (splitmix64 steps), for per-(seed, epoch, batch) RNGs.
-pub fn mix_seed(parts: &[u64]) -> u64 {
-    let mut h = 0x9E37_79B9_7F4A_7C15u64;
-    for &p in parts {
-        h ^= p
-            .wrapping_add(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(h << 6)
-            .wrapping_add(h >> 2);
-        let mut z = h;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        h = z ^ (z >> 31);
-    }
-    h
-}
 
 /// Moves a batch to the device as float NCHW in [0,1], normalised, with its erase boxes set to
 /// 0 (the dataset-mean colour, as torchvision erases after normalisation). Returns (x, labels).
@@ -82,8 +67,7 @@ pub fn draw_mix(r: &Recipe, seed: u64, epoch: i64, batch: u64, h: i64, w: i64) -
     if on.is_empty() {
         return Mix::None;
     }
-    let mut rng =
-        rand::rngs::StdRng::seed_from_u64(mix_seed(&[seed, epoch as u64, batch, 0x6d6978]));
+    let mut rng = keyed_rng(&[seed, epoch as u64, batch, 0x6d6978]);
     let (mixup, alpha) = on[rng.random_range(0..on.len())];
     let lam = Beta::new(alpha, alpha).expect("alpha > 0").sample(&mut rng);
     if mixup {

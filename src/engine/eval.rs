@@ -1,8 +1,8 @@
 //! Evaluation of a model on the validation set (or a subset of it), and the eval-only sweep
 //! over a checkpoint (`ablate evaluate RUN_DIR --sweep val_resize_size=224,232,240`).
 use super::augment;
-use super::batches::eval_batches; // TODO(engine-data): super::data::eval_batches
 use super::checkpoint;
+use super::data::eval_batches;
 use super::data::{self, Datasets};
 use super::model::{self, ResNet};
 use crate::recipe::Recipe;
@@ -10,7 +10,7 @@ use crate::store::atomic::write_atomic;
 use crate::store::metrics::{read_events, Eval, MetricEvent};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use tch::nn::{ModuleT, VarStore};
+use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
 /// Loss (with the recipe's label smoothing, as torchvision's criterion), acc@1 and acc@5 in
@@ -30,7 +30,7 @@ pub fn evaluate_model(
     for b in eval_batches(ds, r, r.batch_size.max(1) as usize, indices, workers)? {
         let b = b?;
         let (x, labels) = augment::to_device(&b, ds.mean, ds.std, device);
-        let logits = tch::autocast(r.amp, || model.forward_t(&x, false));
+        let logits = model::forward(model, &x, false, r.amp);
         let loss = augment::loss(&logits, &labels, r.label_smoothing);
         let (a1, a5) = augment::correct_top1_top5(&logits, &labels);
         loss_sum += loss * b.n as f64;

@@ -1,7 +1,6 @@
 //! The training engine on libtorch (tch). Only this module and the `train`/`evaluate`
 //! commands touch libtorch.
 pub mod augment;
-pub mod batches;
 pub mod checkpoint;
 pub mod data;
 pub mod device;

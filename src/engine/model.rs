@@ -227,6 +227,17 @@ impl ModuleT for ResNet {
     }
 }
 
+/// Forward pass, under fp16 autocast only when `amp` (and CUDA: tch's autocast is a no-op on
+/// CPU). Never calls tch::autocast otherwise: each call hits deprecated libtorch wrappers
+/// that print a warning to stderr (tch-notes §5).
+pub fn forward(model: &ResNet, x: &Tensor, train: bool, amp: bool) -> Tensor {
+    if amp && x.device().is_cuda() {
+        tch::autocast(true, || model.forward_t(x, train))
+    } else {
+        model.forward_t(x, train)
+    }
+}
+
 /// True when `name` is the weight or bias of a norm layer: in a VarStore a BatchNorm is the
 /// only module with a `running_mean` sibling (torchvision groups by module type, §11).
 pub fn is_norm_param(vars: &std::collections::HashMap<String, Tensor>, name: &str) -> bool {

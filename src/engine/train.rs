@@ -12,9 +12,9 @@
 //! Resume: the metrics log is rewritten (atomically) to end at the checkpoint's Epoch event, so
 //! it stays continuous: no Step or Epoch lines of epochs after the checkpoint remain.
 use super::augment;
-use super::batches::{num_train_batches, train_batches}; // TODO(engine-data): super::data::{..}
 use super::checkpoint::{self, State};
 use super::data::{self, Datasets};
+use super::data::{num_train_batches, train_batches};
 use super::ema::Ema;
 use super::eval::evaluate_model;
 use super::model::{self, ResNet};
@@ -139,7 +139,8 @@ pub fn workers() -> usize {
 }
 
 fn seed_i64(parts: &[u64]) -> i64 {
-    (augment::mix_seed(parts) >> 1) as i64
+    use rand::RngCore;
+    (super::data::loader::keyed_rng(parts).next_u64() >> 1) as i64
 }
 
 /// Everything a run keeps between epochs.
@@ -157,7 +158,12 @@ struct Run<'a> {
     workers: usize,
 }
 
+/// libtorch's RNG (init, per-epoch seed) and thread count are process-global: runs in one
+/// process take turns, or two concurrent runs would draw from each other's stream.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Result<Outcome> {
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let r = &opts.recipe;
     let threads = configure_threads(opts.threads);
@@ -346,7 +352,7 @@ impl Run<'_> {
             let (x, labels) = augment::to_device(&b, self.ds.mean, self.ds.std, dev);
             let mix = augment::draw_mix(r, r.seed, epoch, bi as u64, b.h as i64, b.w as i64);
             let (x, target) = augment::apply_mix(x, &labels, self.num_classes, mix);
-            let logits = tch::autocast(self.amp, || self.model.forward_t(&x, true));
+            let logits = model::forward(&self.model, &x, true, self.amp);
             let loss = augment::loss(&logits, &target, r.label_smoothing);
             (&loss * (self.state.loss_scale / world as f64)).backward();
             tch::no_grad(|| {
@@ -548,4 +554,28 @@ fn write_summary(out: &Path, status: &str, started: Instant) -> Result<()> {
     let s = summarize(&events, status, started.elapsed().as_secs_f64());
     write_json_atomic(&out.join("summary.json"), &s)
         .with_context(|| format!("writing {}/summary.json", out.display()))
+}
+
+/// Images/s of a bare forward/backward/SGD-step loop over up to `max_batches` training
+/// batches loaded (and moved to the device) beforehand: the reference for engine overhead.
+pub fn bare_loop_images_per_sec(r: &Recipe, device: Device, max_batches: usize) -> Result<f64> {
+    let ds = data::open(&r.dataset)?;
+    let batches: Vec<(Tensor, Tensor)> = train_batches(&ds, r, r.seed, 0, workers())?
+        .take(max_batches)
+        .map(|b| b.map(|b| augment::to_device(&b, ds.mean, ds.std, device)))
+        .collect::<Result<_>>()?;
+    let vs = VarStore::new(device);
+    let model = model::build(&vs.root(), r, ds.num_classes as i64)?;
+    let mut sgd = Sgd::new(&vs, r);
+    let t0 = Instant::now();
+    let mut n = 0;
+    for (x, y) in &batches {
+        let loss = augment::loss(&model.forward_t(x, true), y, r.label_smoothing);
+        sgd.zero_grad();
+        loss.backward();
+        sgd.step(r.lr);
+        n += x.size()[0];
+    }
+    let _ = f64::try_from(vs.trainable_variables()[0].sum(Kind::Float))?; // wait for the device
+    Ok(n as f64 / t0.elapsed().as_secs_f64().max(1e-9))
 }
