@@ -113,12 +113,230 @@ impl Default for Recipe {
     }
 }
 
+/// The architectures `--model` accepts (those of torchvision's ResNet family ablate builds).
+pub const MODELS: &[&str] = &[
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "wide_resnet50_2",
+];
+
 impl Recipe {
     pub fn global_batch(&self) -> i64 {
         self.batch_size * self.world_size
     }
     pub fn nesterov(&self) -> bool {
         self.opt.contains("nesterov")
+    }
+
+    /// Every key a recipe table may hold, in declaration order is not guaranteed (sorted).
+    /// Derived from serde so it can never drift from the struct.
+    pub fn keys() -> Vec<String> {
+        full_table().keys().cloned().collect()
+    }
+
+    /// This recipe with one parameter replaced, the value checked against the key's type.
+    /// Integers are accepted for float keys (`norm_weight_decay = 0`). Errors name the key
+    /// and what is allowed; the caller adds the file and line.
+    pub fn with_value(&self, key: &str, value: &toml::Value) -> Result<Recipe, String> {
+        let types = full_table();
+        let Some(template) = types.get(key) else {
+            return Err(unknown_key_message(key, &Recipe::keys()));
+        };
+        let value = match (template, value) {
+            (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(*i as f64),
+            _ => value.clone(),
+        };
+        let mut table = toml::Table::try_from(self).expect("a recipe always serialises");
+        table.insert(key.to_string(), value.clone());
+        table
+            .try_into::<Recipe>()
+            .map_err(|e| format!("`{key}` = {value}: {}", first_line(&e.to_string())))
+    }
+
+    /// Semantic checks torchvision would crash on (or silently misread). Each message names the
+    /// key, its value and what is allowed.
+    pub fn validate(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        let mut need = |ok: bool, msg: String| {
+            if !ok {
+                errs.push(msg)
+            }
+        };
+        need(
+            MODELS.contains(&self.model.as_str()),
+            format!(
+                "model = \"{}\" is unknown; allowed: {}",
+                self.model,
+                MODELS.join(", ")
+            ),
+        );
+        need(!self.dataset.is_empty(), "dataset is empty".into());
+        need(
+            self.epochs >= 1,
+            format!("epochs = {} must be >= 1", self.epochs),
+        );
+        need(
+            self.batch_size >= 1,
+            format!("batch_size = {} must be >= 1", self.batch_size),
+        );
+        need(
+            self.world_size >= 1,
+            format!("world_size = {} must be >= 1", self.world_size),
+        );
+        need(
+            self.base_width >= 1,
+            format!("base_width = {} must be >= 1", self.base_width),
+        );
+        let opt_ok = self.opt.starts_with("sgd") || self.opt == "rmsprop" || self.opt == "adamw";
+        need(
+            opt_ok,
+            format!(
+                "opt = \"{}\" is unknown; allowed: sgd, sgd_nesterov, rmsprop, adamw",
+                self.opt
+            ),
+        );
+        need(self.lr > 0.0, format!("lr = {} must be > 0", self.lr));
+        need(
+            (0.0..1.0).contains(&self.momentum),
+            format!("momentum = {} must be in [0, 1)", self.momentum),
+        );
+        for (k, v) in [
+            ("weight_decay", Some(self.weight_decay)),
+            ("norm_weight_decay", self.norm_weight_decay),
+            ("bias_weight_decay", self.bias_weight_decay),
+            ("mixup_alpha", Some(self.mixup_alpha)),
+            ("cutmix_alpha", Some(self.cutmix_alpha)),
+            ("lr_min", Some(self.lr_min)),
+        ] {
+            if let Some(v) = v {
+                need(v >= 0.0, format!("{k} = {v} must be >= 0"));
+            }
+        }
+        for (k, v) in [
+            ("label_smoothing", self.label_smoothing),
+            ("random_erase", self.random_erase),
+            ("lr_warmup_decay", self.lr_warmup_decay),
+        ] {
+            need(
+                (0.0..=1.0).contains(&v),
+                format!("{k} = {v} is a probability/fraction and must be in [0, 1]"),
+            );
+        }
+        need(
+            self.lr_warmup_epochs >= 0,
+            format!("lr_warmup_epochs = {} must be >= 0", self.lr_warmup_epochs),
+        );
+        need(
+            self.lr_warmup_epochs <= self.epochs,
+            format!(
+                "lr_warmup_epochs = {} is longer than training (epochs = {})",
+                self.lr_warmup_epochs, self.epochs
+            ),
+        );
+        if self.lr_scheduler == LrScheduler::Cosineannealinglr
+            && self.lr_warmup_epochs == self.epochs
+            && self.epochs >= 1
+        {
+            // torchvision builds CosineAnnealingLR(T_max = epochs - warmup) = T_max 0: ZeroDivisionError.
+            errs.push(format!(
+                "lr_warmup_epochs = {} equals epochs with cosineannealinglr: T_max = epochs - warmup = 0 \
+                 (torchvision crashes); use lr_warmup_epochs < epochs",
+                self.lr_warmup_epochs
+            ));
+        }
+        let mut need = |ok: bool, msg: String| {
+            if !ok {
+                errs.push(msg)
+            }
+        };
+        need(
+            self.lr_step_size >= 1,
+            format!("lr_step_size = {} must be >= 1", self.lr_step_size),
+        );
+        need(
+            self.lr_gamma > 0.0,
+            format!("lr_gamma = {} must be > 0", self.lr_gamma),
+        );
+        need(
+            (0..=30).contains(&self.ra_magnitude),
+            format!(
+                "ra_magnitude = {} must be a bin in 0..=30",
+                self.ra_magnitude
+            ),
+        );
+        need(
+            (1..=10).contains(&self.augmix_severity),
+            format!(
+                "augmix_severity = {} must be in 1..=10",
+                self.augmix_severity
+            ),
+        );
+        need(
+            self.model_ema_steps >= 1,
+            format!("model_ema_steps = {} must be >= 1", self.model_ema_steps),
+        );
+        need(
+            (0.0..1.0).contains(&self.model_ema_decay),
+            format!(
+                "model_ema_decay = {} must be in [0, 1)",
+                self.model_ema_decay
+            ),
+        );
+        for (k, v) in [
+            ("train_crop_size", self.train_crop_size),
+            ("val_resize_size", self.val_resize_size),
+            ("val_crop_size", self.val_crop_size),
+            ("ra_reps", self.ra_reps),
+        ] {
+            need(v >= 1, format!("{k} = {v} must be >= 1"));
+        }
+        if let Some(c) = self.clip_grad_norm {
+            need(c > 0.0, format!("clip_grad_norm = {c} must be > 0"));
+        }
+        errs
+    }
+}
+
+/// A recipe table with every optional key present, so its keys and value types are complete.
+fn full_table() -> toml::Table {
+    let full = Recipe {
+        norm_weight_decay: Some(0.0),
+        bias_weight_decay: Some(0.0),
+        clip_grad_norm: Some(0.0),
+        ..Recipe::default()
+    };
+    toml::Table::try_from(&full).expect("a recipe always serialises")
+}
+
+fn first_line(s: &str) -> String {
+    // toml's errors add "in `key`" lines after the message; callers give their own location.
+    s.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_string()
+}
+
+/// The key in `allowed` closest to `key` (Jaro-Winkler), if any is reasonably close.
+pub fn closest_key<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
+    allowed
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), k))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.as_str())
+}
+
+/// "unknown key `lr_sheduler` (did you mean `lr_scheduler`?)".
+pub fn unknown_key_message(key: &str, allowed: &[String]) -> String {
+    match closest_key(key, allowed) {
+        Some(k) => format!("unknown key `{key}` (did you mean `{k}`?)"),
+        None => format!("unknown key `{key}`; allowed: {}", allowed.join(", ")),
     }
 }
 
