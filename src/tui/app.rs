@@ -1,8 +1,9 @@
 //! The whole UI state. Views draw from `&App`; only `update` mutates it.
-use super::data::{Snapshot, Stat};
+use super::data::Snapshot;
 use super::series::{self, Band, Series};
 use crate::plan::Row;
 use crate::recipe::{Recipe, Study};
+use crate::stats::Stat;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -132,6 +133,8 @@ pub struct App {
     /// Terminal size (columns, rows), used to size the cached plot.
     pub size: (u16, u16),
     pub plot: Plot,
+    /// Whether this machine has CUDA (for the checks); found once by the runtime.
+    pub cuda: bool,
     pub quit: bool,
 }
 
@@ -157,6 +160,7 @@ impl App {
             message: None,
             size: (80, 24),
             plot: Plot::default(),
+            cuda: false,
             quit: false,
         };
         app.study_changed();
@@ -166,7 +170,7 @@ impl App {
     /// Re-derives everything that depends on the edited study.
     pub fn study_changed(&mut self) {
         self.rows = crate::plan::expand(&self.study).map_err(|e| format!("{e:#}"));
-        self.findings = super::client::check(&self.study, &self.rows);
+        self.findings = super::client::check(&self.study, self.cuda);
     }
 
     /// Lines in the Recipe list: the baseline and every ingredient.
@@ -200,11 +204,10 @@ impl App {
         let Ok(rows) = &self.rows else {
             return (0, 0);
         };
-        let done: std::collections::HashSet<&str> = self.snapshot.done_ids().collect();
         let runs = crate::plan::runs(rows, self.study.seeds);
         let reused = runs
             .iter()
-            .filter(|r| done.contains(r.id().as_str()))
+            .filter(|r| self.snapshot.done_ids.contains(&r.id()))
             .count();
         (runs.len(), reused)
     }
@@ -222,10 +225,9 @@ impl App {
         }
         let per_epoch = times.iter().sum::<f64>() / times.len() as f64;
         let rows = self.rows.as_ref().ok()?;
-        let done: std::collections::HashSet<&str> = self.snapshot.done_ids().collect();
         let epochs: i64 = crate::plan::runs(rows, self.study.seeds)
             .iter()
-            .filter(|r| !done.contains(r.id().as_str()))
+            .filter(|r| !self.snapshot.done_ids.contains(&r.id()))
             .map(|r| r.recipe.epochs)
             .sum();
         Some(epochs as f64 * per_epoch)
@@ -313,43 +315,14 @@ impl App {
 /// triple the drawing work).
 pub const MAX_BANDS: usize = 4;
 
-/// The recipe with `set` applied; errors name the key and what is allowed.
+/// The recipe with `set` applied; errors name the key and what is allowed
+/// (`Recipe::with_value` does the checking).
 pub fn apply_overrides(base: &Recipe, set: &toml::Table) -> Result<Recipe, String> {
-    let mut table = toml::Table::try_from(base).map_err(|e| e.to_string())?;
+    let mut r = base.clone();
     for (k, v) in set {
-        if !table.contains_key(k) && !OPTIONAL_KEYS.contains(&k.as_str()) {
-            let known: Vec<&str> = table.keys().map(|s| s.as_str()).collect();
-            let hint = strsim_closest(k, &known)
-                .map(|c| format!(" (did you mean `{c}`?)"))
-                .unwrap_or_default();
-            return Err(format!("unknown parameter `{k}`{hint}"));
-        }
-        table.insert(k.clone(), v.clone());
+        r = r.with_value(k, v)?;
     }
-    table.try_into::<Recipe>().map_err(|e| {
-        // Name the offending key: retry the overrides one at a time.
-        let bad = set.iter().find(|(k, v)| {
-            let mut t = toml::Table::try_from(base).unwrap_or_default();
-            t.insert((*k).clone(), (*v).clone());
-            t.try_into::<Recipe>().is_err()
-        });
-        match bad {
-            Some((k, _)) => format!("{k}: {}", e.message()),
-            None => e.message().to_string(),
-        }
-    })
-}
-
-/// Recipe keys that are absent from the serialised table when unset (`Option`s).
-const OPTIONAL_KEYS: &[&str] = &["norm_weight_decay", "bias_weight_decay", "clip_grad_norm"];
-
-fn strsim_closest<'a>(k: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|c| (strsim::jaro_winkler(k, c), *c))
-        .filter(|(s, _)| *s > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+    Ok(r)
 }
 
 /// A TOML value as a user types it: `600`, `0.1`, `2e-5`, `ta_wide`, `true`.
@@ -378,10 +351,7 @@ pub fn parse_lines(lines: &[String]) -> Result<toml::Table, String> {
         if k.is_empty() || v.is_empty() {
             return Err(format!("line {}: expected `key = value`", i + 1));
         }
-        let value = match toml::from_str::<toml::Table>(&format!("x = {v}")) {
-            Ok(mut t) => t.remove("x").unwrap(),
-            Err(_) => toml::Value::String(v.to_string()),
-        };
+        let value = crate::recipe::parse_value(v);
         set.insert(k.to_string(), value);
     }
     Ok(set)

@@ -4,6 +4,7 @@
 //! running, one failed seed. Deterministic: no clock, no RNG.
 use super::data::{RunCurves, RunState, RunView, Snapshot};
 use crate::recipe::{Ingredient, Recipe, Study};
+use crate::stats::RowInput;
 
 /// Blog table (recipe-semantics.md §12): Acc@1, Acc@5 per row.
 pub const BLOG: [(f64, f64); 12] = [
@@ -29,6 +30,7 @@ pub fn study(epochs: i64) -> Study {
         model: "resnet50".into(),
         world_size: 8,
         epochs,
+        dataset: "/data/imagenet".into(),
         ..Recipe::default()
     };
     let ingredients: Vec<Ingredient> = super::catalogue::catalogue()
@@ -48,6 +50,8 @@ pub fn study(epochs: i64) -> Study {
         summary: Default::default(),
         baseline,
         ingredients,
+        set: Default::default(),
+        source: "fixture".into(),
     }
 }
 
@@ -58,6 +62,14 @@ pub fn snapshot(epochs: i64) -> Snapshot {
     let mut snap = Snapshot {
         rows: rows.iter().map(|r| r.label.clone()).collect(),
         seeds: 3,
+        inputs: rows
+            .iter()
+            .map(|r| RowInput {
+                label: r.label.clone(),
+                expected: 3,
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     };
     for spec in crate::plan::runs(&rows, 3) {
@@ -87,7 +99,17 @@ pub fn snapshot(epochs: i64) -> Snapshot {
             let t = (e - 1) as f64 / epochs as f64;
             c.lr.push((e as f64, 0.25 * (1.0 + (std::f64::consts::PI * t).cos())));
         }
-        let finished = state == RunState::Done;
+        let input = &mut snap.inputs[row];
+        match state {
+            RunState::Done => {
+                input.acc1.push(a1 - off);
+                input.acc5.push(a5 - off);
+                snap.done_ids.insert(spec.id());
+            }
+            RunState::Running => input.running += 1,
+            RunState::Queued => input.queued += 1,
+            _ => input.failed += 1,
+        }
         snap.runs.push(RunView {
             id: spec.id(),
             row,
@@ -106,8 +128,6 @@ pub fn snapshot(epochs: i64) -> Snapshot {
             epoch_time_s: (done > 0).then_some(443.0),
             eta_s: (state == RunState::Running).then_some(443.0 * (epochs - done) as f64),
             priority: 0,
-            summary_acc1: finished.then_some(a1 - off),
-            summary_acc5: finished.then_some(a5 - off),
         });
         if done > 0 {
             snap.curves.push(c);

@@ -54,8 +54,10 @@ fn restore_stderr() {
 }
 
 pub fn run(workspace: &Path, target: Option<&str>) -> Result<i32> {
-    let (study, source) = client::load_study(target)?;
+    let (study, source) = client::load_study(workspace, target)?;
     let mut app = App::new(study, &source);
+    app.cuda = client::cuda_present();
+    app.study_changed();
     let log = workspace.join("logs").join("tui-stderr.log");
     redirect_stderr(&log)?;
     // A panic anywhere: ratatui's hook (installed by init, below) restores the terminal,

@@ -42,7 +42,9 @@ pub fn aggregate(seeds: &[&Series], band: Band) -> Aggregate {
                 ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
             ),
             Band::Std => {
-                let sd = super::data::std_dev(&ys).unwrap_or(0.0);
+                // One seed has no spread (describe gives NaN): draw the band on the mean.
+                let sd = crate::stats::describe(&ys).map_or(0.0, |d| d.std);
+                let sd = if sd.is_nan() { 0.0 } else { sd };
                 (m - sd, m + sd)
             }
         };

@@ -22,12 +22,21 @@ pub enum Msg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Queue { study: Box<Study>, force: bool },
+    Queue {
+        study: Box<Study>,
+        force: bool,
+    },
     Cancel(String),
     Retry(String),
-    Raise(String),
+    /// Moves a study row's queued runs to the front (the queue raises whole rows).
+    Raise {
+        study: String,
+        row: usize,
+    },
     LoadLog(String),
-    Export { study: String },
+    Export {
+        study: String,
+    },
 }
 
 /// Applies one message; returns the effects to run. Whether to redraw is the runtime's
@@ -174,7 +183,8 @@ fn recipe_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             }
         }
         KeyCode::Char('p') => {
-            app.study.plan = next_plan(app.study.plan);
+            // A sweep needs its grid in the study file; cycle through the others.
+            app.study.plan.kind = next_plan(app.study.plan.kind);
             app.study_changed();
         }
         KeyCode::Char('+') | KeyCode::Char('=') => {
@@ -229,7 +239,7 @@ fn next_plan(p: crate::recipe::PlanKind) -> crate::recipe::PlanKind {
     match p {
         Stacked => LeaveOneOut,
         LeaveOneOut => OneAtATime,
-        OneAtATime => Stacked,
+        OneAtATime | Sweep => Stacked,
     }
 }
 
@@ -372,20 +382,25 @@ fn runs_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     };
     let id = run.id.clone();
     match k.code {
-        KeyCode::Char('c') if run.state.active() => vec![Effect::Cancel(id)],
+        KeyCode::Char('c') if matches!(run.state, RunState::Queued | RunState::Running) => {
+            vec![Effect::Cancel(id)]
+        }
         KeyCode::Char('c') => {
             app.error(format!("{id} is {}; nothing to cancel", run.state.as_str()));
             vec![]
         }
-        KeyCode::Char('r') if run.state.retryable() => vec![Effect::Retry(id)],
+        KeyCode::Char('r') if run.state.is_unsuccessful() => vec![Effect::Retry(id)],
         KeyCode::Char('r') => {
             app.error(format!(
-                "{id} is {}; only failed, diverged, cancelled or interrupted runs can be retried",
+                "{id} is {}; only failed, diverged or cancelled runs can be retried",
                 run.state.as_str()
             ));
             vec![]
         }
-        KeyCode::Char('+') if run.state == RunState::Queued => vec![Effect::Raise(id)],
+        KeyCode::Char('+') if run.state == RunState::Queued => vec![Effect::Raise {
+            study: app.study.name.clone(),
+            row: run.row,
+        }],
         KeyCode::Char('+') => {
             app.error(format!(
                 "{id} is {}; only queued runs move",
@@ -432,7 +447,7 @@ fn table_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         return vec![];
     }
     match k.code {
-        KeyCode::Char('s') => app.stat = app.stat.next(),
+        KeyCode::Char('s') => app.stat = super::data::next_stat(app.stat),
         KeyCode::Char('x') => {
             return vec![Effect::Export {
                 study: app.study.name.clone(),

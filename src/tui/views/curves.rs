@@ -1,13 +1,14 @@
 //! View 3: per-epoch curves of the shown rows, mean over seeds with a band (or the seeds),
 //! from the plot cached in App (aggregated and downsampled in `update`, not per frame).
 use super::{row_colour, MUTED};
-use crate::tui::app::{App, Metric, MAX_BANDS};
+use crate::tui::app::{App, Metric, PlotLine, MAX_BANDS};
 use crate::tui::series::Band;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, List, ListItem, ListState};
+use ratatui::widgets::canvas::{Canvas, Line as CanvasLine, Points};
+use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(app: &App, f: &mut Frame, area: Rect) {
@@ -58,28 +59,23 @@ fn fmt_tick(v: f64, metric: Metric) -> String {
     }
 }
 
+/// Darker shades of the row palette for bands and individual seeds (256-colour indices).
+const DIM: [Color; 8] = [
+    Color::Indexed(30),
+    Color::Indexed(136),
+    Color::Indexed(90),
+    Color::Indexed(28),
+    Color::Indexed(25),
+    Color::Indexed(88),
+    Color::Indexed(66),
+    Color::Indexed(143),
+];
+
+/// Drawn on one braille Canvas with two layers (bands/seeds, then means) rather than a
+/// Chart, which gives every dataset its own full-size layer: with 12 rows x 3 lines that
+/// alone was over the 5 ms frame budget. Axes, labels and legend are drawn here.
 fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
     let p = &app.plot;
-    let datasets: Vec<Dataset> = p
-        .lines
-        .iter()
-        .map(|l| {
-            let mut style = Style::new().fg(row_colour(l.colour));
-            if l.dim {
-                style = style.add_modifier(Modifier::DIM);
-            }
-            let d = Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(style)
-                .data(&l.points);
-            if l.label.is_empty() {
-                d
-            } else {
-                d.name(l.label.clone())
-            }
-        })
-        .collect();
     let cursor = app
         .snapshot
         .rows
@@ -104,6 +100,8 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
         app.metric.title()
     );
     let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
     if p.lines.is_empty() {
         let msg = if app.snapshot.curves.is_empty() {
             "no epochs finished yet"
@@ -111,39 +109,107 @@ fn draw_chart(app: &App, f: &mut Frame, area: Rect) {
             "no row shown: Space shows the row under the cursor, a shows all"
         };
         f.render_widget(
-            ratatui::widgets::Paragraph::new(Line::styled(msg, Style::new().fg(MUTED)))
-                .block(block),
-            area,
+            Paragraph::new(Line::styled(msg, Style::new().fg(MUTED))),
+            inner,
         );
         return;
     }
+    let [plot_row, x_row] = inner.layout(&Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ]));
+    let [y_col, plot] = plot_row.layout(&Layout::horizontal([
+        Constraint::Length(7),
+        Constraint::Min(1),
+    ]));
     let mid = |b: [f64; 2]| (b[0] + b[1]) / 2.0;
-    let x_labels = vec![
+    // y labels: top, middle, bottom rows of the plot.
+    let mut ylines = vec![Line::raw(""); plot.height as usize];
+    if let Some(first) = ylines.first_mut() {
+        *first = Line::raw(fmt_tick(p.y[1], app.metric));
+    }
+    let n = ylines.len();
+    if n >= 3 {
+        ylines[n / 2] = Line::raw(fmt_tick(mid(p.y), app.metric));
+    }
+    if n >= 2 {
+        ylines[n - 1] = Line::raw(fmt_tick(p.y[0], app.metric));
+    }
+    f.render_widget(Paragraph::new(ylines).style(Style::new().fg(MUTED)), y_col);
+    let (x0, xm, x1) = (
         format!("{:.0}", p.x[0]),
-        format!("{:.0}", mid(p.x)),
+        format!("{:.0} epoch", mid(p.x)),
         format!("{:.0}", p.x[1]),
-    ];
-    let y_labels = vec![
-        fmt_tick(p.y[0], app.metric),
-        fmt_tick(mid(p.y), app.metric),
-        fmt_tick(p.y[1], app.metric),
-    ];
-    let chart = Chart::new(datasets)
-        .block(block)
-        .x_axis(
-            Axis::default()
-                .title("epoch")
-                .style(Style::new().fg(MUTED))
-                .bounds(p.x)
-                .labels(x_labels),
-        )
-        .y_axis(
-            Axis::default()
-                .style(Style::new().fg(MUTED))
-                .bounds(p.y)
-                .labels(y_labels),
-        )
-        .legend_position(Some(ratatui::widgets::LegendPosition::BottomRight))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
-    f.render_widget(chart, area);
+    );
+    let w = plot.width as usize;
+    let xm_at = (w / 2).saturating_sub(xm.len() / 2);
+    let mut xl = format!("{x0:<xm_at$}{xm}");
+    let pad = w.saturating_sub(xl.chars().count() + x1.len());
+    xl.push_str(&" ".repeat(pad));
+    xl.push_str(&x1);
+    f.render_widget(
+        Paragraph::new(Line::styled(xl, Style::new().fg(MUTED))),
+        Rect {
+            x: plot.x,
+            width: plot.width,
+            ..x_row
+        },
+    );
+    let canvas = Canvas::default()
+        .marker(Marker::Braille)
+        .x_bounds(p.x)
+        .y_bounds(p.y)
+        .paint(|ctx| {
+            for dim in [true, false] {
+                for l in p.lines.iter().filter(|l| l.dim == dim) {
+                    let colour = if dim {
+                        DIM[l.colour % DIM.len()]
+                    } else {
+                        row_colour(l.colour)
+                    };
+                    for seg in l.points.windows(2) {
+                        ctx.draw(&CanvasLine::new(
+                            seg[0].0, seg[0].1, seg[1].0, seg[1].1, colour,
+                        ));
+                    }
+                    if l.points.len() == 1 {
+                        ctx.draw(&Points {
+                            coords: &l.points,
+                            color: colour,
+                        });
+                    }
+                }
+                // Means on their own layer, so they stay visible over the bands.
+                ctx.layer();
+            }
+        });
+    f.render_widget(canvas, plot);
+    draw_legend(app, f, plot);
+}
+
+/// The shown rows and their colours, bottom right, when it fits in half the plot.
+fn draw_legend(app: &App, f: &mut Frame, plot: Rect) {
+    let names: Vec<&PlotLine> = app.plot.lines.iter().filter(|l| !l.dim).collect();
+    let w = names
+        .iter()
+        .map(|l| l.label.chars().count())
+        .max()
+        .unwrap_or(0) as u16
+        + 4;
+    let h = names.len() as u16 + 2;
+    if names.is_empty() || w > plot.width / 2 || h > plot.height / 2 {
+        return;
+    }
+    let area = Rect::new(plot.right() - w, plot.bottom() - h, w, h);
+    let lines: Vec<Line> = names
+        .iter()
+        .map(|l| {
+            Line::from(vec![
+                Span::styled("━ ", Style::new().fg(row_colour(l.colour))),
+                Span::raw(l.label.clone()),
+            ])
+        })
+        .collect();
+    f.render_widget(Clear, area);
+    f.render_widget(Paragraph::new(lines).block(Block::bordered()), area);
 }

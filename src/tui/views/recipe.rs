@@ -72,7 +72,7 @@ fn header(app: &App) -> Line<'static> {
         None => "time: after the first epoch".into(),
     };
     let s = &app.study;
-    let plan = serde_plain(&s.plan);
+    let plan = serde_plain(&s.plan.kind);
     let bold = Style::new().add_modifier(Modifier::BOLD);
     Line::from(vec![
         Span::raw("plan "),

@@ -13,7 +13,7 @@ fn state_style(s: RunState) -> Style {
         RunState::Done => Style::new().fg(Color::Green),
         RunState::Failed | RunState::Diverged => Style::new().fg(Color::Red),
         RunState::Queued => Style::new(),
-        RunState::Cancelled | RunState::Interrupted => Style::new().fg(MUTED),
+        RunState::Cancelled => Style::new().fg(MUTED),
     }
 }
 
