@@ -236,3 +236,27 @@ fn semantic_errors_name_row_key_and_limit() {
         "{e}"
     );
 }
+
+#[test]
+fn every_preset_row_changes_only_its_ingredients_keys() {
+    for name in presets::names() {
+        let study = load_preset(name).unwrap();
+        let rows = expand(&study).unwrap();
+        let enabled: Vec<_> = study.ingredients.iter().filter(|i| i.enabled).collect();
+        for (k, ing) in enabled.iter().enumerate() {
+            let diff = changes(&rows[k].recipe, &rows[k + 1].recipe);
+            if ing.eval_sweep.is_some() {
+                assert!(diff.is_empty(), "{name} {}", ing.name);
+                continue;
+            }
+            assert!(!diff.is_empty(), "{name}: {} changes nothing", ing.name);
+            for (key, _, _) in &diff {
+                assert!(
+                    ing.set.contains_key(key),
+                    "{name}: {} changed {key}",
+                    ing.name
+                );
+            }
+        }
+    }
+}

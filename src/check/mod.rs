@@ -93,7 +93,7 @@ pub fn check_study(study: &Study, ctx: &CheckContext) -> Vec<Finding> {
             "dataset-size-unknown",
             format!(
                 "dataset `{}`: size not known before opening it; EMA and last-batch checks skipped",
-                study.baseline.dataset
+                study.baseline_dataset()
             ),
             None,
         ));
@@ -292,6 +292,9 @@ fn no_op_flags(row: usize, r: &Recipe, cuda: bool, out: &mut Vec<Finding>) {
     }
 }
 
+/// (word in the ingredient's name, code, is it off on its row?, what is off, fix key and value)
+type NamedCheck<'a> = (&'a str, &'static str, bool, String, (&'a str, &'a str));
+
 /// Checks on ingredients as named: Mixup/Cutmix with alpha 0, an ingredient that changes
 /// nothing, an eval-only sweep placed before training ingredients.
 fn ingredients(study: &Study, rows: &[Row], out: &mut Vec<Finding>) {
@@ -303,20 +306,79 @@ fn ingredients(study: &Study, rows: &[Row], out: &mut Vec<Finding>) {
         };
         let r = &rows[pos].recipe;
         let name = ing.name.to_lowercase();
-        for (word, key, value, fix) in [
-            ("mixup", "mixup_alpha", r.mixup_alpha, "0.2"),
-            ("cutmix", "cutmix_alpha", r.cutmix_alpha, "1.0"),
-        ] {
-            if name.contains(word) && value == 0.0 {
+        let words: Vec<&str> = name.split(|c: char| !c.is_alphanumeric()).collect();
+        let named = |w: &str| {
+            if w.contains(' ') {
+                name.contains(w)
+            } else {
+                words.contains(&w)
+            }
+        };
+        let named_checks: [NamedCheck; 7] = [
+            (
+                "mixup",
+                "mix-alpha-zero",
+                r.mixup_alpha == 0.0,
+                "mixup_alpha = 0".into(),
+                ("mixup_alpha", "0.2"),
+            ),
+            (
+                "cutmix",
+                "mix-alpha-zero",
+                r.cutmix_alpha == 0.0,
+                "cutmix_alpha = 0".into(),
+                ("cutmix_alpha", "1.0"),
+            ),
+            (
+                "label smoothing",
+                "ingredient-off",
+                r.label_smoothing == 0.0,
+                "label_smoothing = 0".into(),
+                ("label_smoothing", "0.1"),
+            ),
+            (
+                "random erasing",
+                "ingredient-off",
+                r.random_erase == 0.0,
+                "random_erase = 0".into(),
+                ("random_erase", "0.1"),
+            ),
+            (
+                "ema",
+                "ingredient-off",
+                !r.model_ema,
+                "model_ema = false".into(),
+                ("model_ema", "true"),
+            ),
+            (
+                "trivialaugment",
+                "ingredient-off",
+                r.auto_augment != crate::recipe::AutoAugment::TaWide,
+                format!("auto_augment = \"{}\"", r.auto_augment),
+                ("auto_augment", "ta_wide"),
+            ),
+            (
+                "fixres",
+                "ingredient-off",
+                r.train_crop_size >= r.val_crop_size,
+                format!(
+                    "train_crop_size = {} is not below val_crop_size = {}",
+                    r.train_crop_size, r.val_crop_size
+                ),
+                ("train_crop_size", ""),
+            ),
+        ];
+        for (word, code, off, what, (key, fix)) in named_checks {
+            if named(word) && off && ing.eval_sweep.is_none() {
                 out.push(finding(
                     pos,
                     Severity::Warning,
-                    "mix-alpha-zero",
+                    code,
                     format!(
-                        "ingredient \"{}\" is enabled but {key} = 0 on its row: {word} is off (on only when alpha > 0)",
+                        "ingredient \"{}\" is enabled but {what} on its row: it does nothing",
                         ing.name
                     ),
-                    Some((key, fix.into())),
+                    (!fix.is_empty()).then(|| (key, fix.to_string())),
                 ));
             }
         }

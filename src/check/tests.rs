@@ -292,3 +292,34 @@ fn shipped_presets_are_clean() {
         assert!(bad.is_empty(), "{name}: {bad:?}");
     }
 }
+
+#[test]
+fn ingredient_named_for_something_it_does_not_turn_on() {
+    // "Label Smoothing" that sets random erasing instead.
+    let s = study(small(), vec![ing("Label Smoothing", "random_erase = 0.1")]);
+    let f = find(&s, &ctx(), "ingredient-off").unwrap();
+    assert_eq!(f.row, 1);
+    assert!(
+        f.message.contains("label_smoothing = 0 on its row"),
+        "{}",
+        f.message
+    );
+    assert_eq!(f.fix, Some(("label_smoothing".into(), "0.1".into())));
+    let s = study(
+        small(),
+        vec![ing("Label Smoothing", "label_smoothing = 0.1")],
+    );
+    assert!(codes(&s, &ctx()).is_empty());
+    // FixRes must train below the eval crop (28 here); "ema" matches whole words only.
+    let s = study(
+        small(),
+        vec![ing("FixRes", "train_crop_size = 28\nlr = 0.2")],
+    );
+    let f = find(&s, &ctx(), "ingredient-off").unwrap();
+    assert!(f
+        .message
+        .contains("train_crop_size = 28 is not below val_crop_size = 28"));
+    assert_eq!(f.fix, None);
+    let s = study(small(), vec![ing("Schema tweak", "lr = 0.2")]);
+    assert!(codes(&s, &ctx()).is_empty());
+}

@@ -22,7 +22,7 @@ fn change_text(before: &Recipe, after: &Recipe) -> String {
 pub fn plan(args: &PresetArgs) -> Result<i32> {
     let study = resolve_study_with(args, EnvMode::Lenient)?;
     let rows = expand(&study)?;
-    let kind = PlanKind::ALL[study.plan.kind as usize];
+    let kind = study.plan.kind.as_str();
     let versus = if study.plan.kind == PlanKind::Stacked {
         "the previous row"
     } else {
@@ -118,7 +118,15 @@ pub fn export_torchvision(args: &PresetArgs, row: usize) -> Result<i32> {
 pub fn check(args: &PresetArgs) -> Result<i32> {
     let study = resolve_unvalidated(args, EnvMode::Lenient)?;
     let cuda = crate::engine::device::LibtorchInfo::probe().cuda_available;
-    let ctx = crate::check::CheckContext::for_dataset(&study.baseline_dataset(), cuda);
+    let dataset = study.baseline_dataset();
+    let mut ctx = crate::check::CheckContext::for_dataset(&dataset, cuda);
+    if ctx.train_images.is_none() && !dataset.contains("${") {
+        // Not an embedded dataset: ask the loader (it knows ImageFolder trees and more).
+        if let Ok(d) = crate::engine::data::open(&dataset) {
+            ctx.train_images = Some(d.train.len());
+            ctx.image_size = d.train.typical_size();
+        }
+    }
     let findings = crate::check::check_study(&study, &ctx);
     let rows = crate::plan::expand_unvalidated(&study)?;
     for f in &findings {

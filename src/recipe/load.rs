@@ -1,7 +1,7 @@
 //! Reading study / recipe TOML with errors a user can act on: every unknown key is reported
 //! with the file, the line, where it sits (baseline, ingredient "X", ...) and the closest valid
 //! key; every recipe value is type-checked the same way before serde sees the document.
-use super::{unknown_key_message, Recipe, Study};
+use super::{unknown_key_message, PlanKind, Recipe, Study};
 use anyhow::{anyhow, bail, Result};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -132,6 +132,45 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
             }
         }
     }
+    // Study-level values whose serde errors would not say where they are.
+    if let Some(v) = get(doc, "plan") {
+        let kind = match v.get_ref() {
+            DeValue::Table(t) => get(t, "kind"),
+            _ => Some(v),
+        };
+        match kind.map(|k| (k.span(), k.get_ref())) {
+            Some((_, DeValue::String(s))) if PlanKind::ALL.contains(&s.as_ref()) => {}
+            Some((span, _)) => cx.err(
+                span,
+                "plan",
+                format!("plan kind must be one of: {}", PlanKind::ALL.join(", ")),
+            ),
+            None => cx.err(v.span(), "[plan]", "missing `kind`".into()),
+        }
+    }
+    if let Some(v) = get(doc, "seeds") {
+        if !matches!(v.get_ref(), DeValue::Integer(_))
+            || plain.get("seeds").and_then(|s| s.as_integer()).unwrap_or(0) < 1
+        {
+            cx.err(v.span(), "study", "seeds must be an integer >= 1".into());
+        }
+    }
+    if let Some(t) = get(doc, "summary").and_then(as_table) {
+        for (key, allowed) in [
+            ("epoch", &["final", "best"][..]),
+            ("model", &["raw", "ema", "better"][..]),
+        ] {
+            if let Some(v) = get(t, key) {
+                if !matches!(v.get_ref(), DeValue::String(s) if allowed.contains(&s.as_ref())) {
+                    cx.err(
+                        v.span(),
+                        "[summary]",
+                        format!("{key} must be one of: {}", allowed.join(", ")),
+                    );
+                }
+            }
+        }
+    }
     if let Some(t) = get(doc, "summary").and_then(as_table) {
         cx.keys(t, SUMMARY_KEYS, "[summary]");
     }
@@ -150,6 +189,7 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
     if let Some(v) = get(doc, "ingredient") {
         if let DeValue::Array(items) = v.get_ref() {
             let plain_items = plain.get("ingredient").and_then(|v| v.as_array());
+            let mut seen: Vec<String> = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let plain_set = plain_items
                     .and_then(|a| a.get(i))
@@ -160,6 +200,11 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
                     _ => format!("#{}", i + 1),
                 };
                 let place = format!("ingredient \"{name}\"");
+                // Rows, labels and checks refer to ingredients by name.
+                if seen.contains(&name) {
+                    cx.err(item.span(), &place, "duplicate ingredient name".into());
+                }
+                seen.push(name.clone());
                 cx.keys(t, INGREDIENT_KEYS, &place);
                 if let Some(s) = get(t, "set").and_then(as_table) {
                     cx.recipe_table(s, plain_set.as_ref(), &format!("{place} set"));
@@ -181,7 +226,10 @@ pub(crate) fn parse_study(text: &str, source: &str) -> Result<Study> {
                             }
                         }
                     }
-                    if get(t, "set").is_some() {
+                    let sets = get(t, "set")
+                        .and_then(as_table)
+                        .is_some_and(|s| s.iter().next().is_some());
+                    if sets {
                         cx.err(
                             sw.span(),
                             &place,

@@ -40,10 +40,10 @@ pub struct Ingredient {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Parameter overrides, keyed like Recipe's fields.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub set: toml::Table,
     /// Eval-only ingredient: a sweep over checkpoints of the previous row, no retraining.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eval_sweep: Option<EvalSweep>,
 }
 
@@ -73,6 +73,15 @@ pub enum PlanKind {
 impl PlanKind {
     pub const ALL: &'static [&'static str] =
         &["stacked", "leave-one-out", "one-at-a-time", "sweep"];
+    /// The name used in TOML (`plan = "leave-one-out"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanKind::Stacked => "stacked",
+            PlanKind::LeaveOneOut => "leave-one-out",
+            PlanKind::OneAtATime => "one-at-a-time",
+            PlanKind::Sweep => "sweep",
+        }
+    }
 }
 
 /// `plan = "stacked"`, or a table:
