@@ -102,6 +102,7 @@ fn row_table_diffs_and_counts() {
         queued,
         running,
         failed,
+        no_result: 0,
     };
     let rows = vec![
         row("Baseline", &A, 0, 0, 0),

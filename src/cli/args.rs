@@ -83,6 +83,13 @@ pub enum Command {
         run_dir: PathBuf,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Evaluate each value on val halves a (even), b (odd) and all; append to sweep.jsonl,
+        /// e.g. `--sweep val_resize_size=224,232,240`.
+        #[arg(long, value_name = "KEY=V1,V2,...")]
+        sweep: Option<String>,
+        /// `cpu`, `cuda` or `cuda:K` (default: CUDA if present, else CPU).
+        #[arg(long)]
+        device: Option<String>,
     },
     /// Queue a study on this machine's devices (and show progress unless --detach).
     Run {

@@ -52,7 +52,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             resume,
             device: device.as_deref(),
         }),
-        Some(Command::Evaluate { run_dir, set }) => train_cmds::evaluate(&run_dir, &set),
+        Some(Command::Evaluate {
+            run_dir,
+            set,
+            sweep,
+            device,
+        }) => train_cmds::evaluate(&run_dir, &set, sweep.as_deref(), device.as_deref()),
         Some(Command::Bench { args }) => train_cmds::bench(&args),
         Some(other) => queue_cmds::dispatch(&workspace, other),
     }

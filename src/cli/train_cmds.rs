@@ -1,7 +1,17 @@
 //! `train`, `evaluate`, `bench` (owner: engine).
 use super::PresetArgs;
-use anyhow::{bail, Result};
+use crate::engine::eval::{evaluate_run, evaluate_sweep_on};
+use crate::engine::train::{self, Outcome, TrainOptions};
+use crate::recipe::{parse_set, Recipe};
+use crate::store::metrics::{Eval, MetricEvent};
+use anyhow::{bail, Context, Result};
+use std::io::IsTerminal;
 use std::path::Path;
+
+/// Exit codes the scheduler relies on: 0 done, 3 diverged, anything else failed.
+pub const EXIT_DIVERGED: i32 = 3;
+/// `ABLATE_STOP_AFTER_EPOCH` stop: the code of a process killed by SIGKILL.
+pub const EXIT_STOPPED: i32 = 137;
 
 pub struct TrainArgs<'a> {
     pub preset: &'a PresetArgs,
@@ -12,11 +22,131 @@ pub struct TrainArgs<'a> {
     pub device: Option<&'a str>,
 }
 
-pub fn train(_args: TrainArgs<'_>) -> Result<i32> {
-    bail!("`train` is not implemented yet")
+/// The resolved recipe of one row of a preset, with the run seed set.
+pub fn row_recipe(preset: &PresetArgs, row: usize, seed: u64) -> Result<Recipe> {
+    let study = crate::recipe::resolve_study(preset)?;
+    let rows = crate::plan::expand(&study)?;
+    let n = rows.len();
+    let mut r = rows
+        .into_iter()
+        .nth(row)
+        .map(|row| row.recipe)
+        .with_context(|| {
+            format!(
+                "--row {row}: the preset {} has rows 0..{}",
+                preset.preset,
+                n - 1
+            )
+        })?;
+    r.seed = seed;
+    Ok(r)
 }
-pub fn evaluate(_run_dir: &Path, _set: &[String]) -> Result<i32> {
-    bail!("`evaluate` is not implemented yet")
+
+/// One line per epoch for a human at a terminal; nothing otherwise (the scheduler logs to a file).
+fn progress_line(ev: &MetricEvent) -> Option<String> {
+    match ev {
+        MetricEvent::Start { device, start_epoch, epochs, .. } => Some(format!("training on {device}, epochs {start_epoch}..{epochs}")),
+        MetricEvent::Epoch { epoch, lr, train_loss, val, ema, epoch_time_s, images_per_sec, .. } => Some(format!(
+            "epoch {epoch}: lr {lr:.5} train loss {train_loss:.4} val acc@1 {:.2} acc@5 {:.2}{} ({epoch_time_s:.1}s, {images_per_sec:.0} img/s)",
+            val.acc1,
+            val.acc5,
+            ema.map(|e| format!(" ema acc@1 {:.2}", e.acc1)).unwrap_or_default()
+        )),
+        MetricEvent::Diverged { global_step, loss, .. } => Some(format!("diverged at step {global_step} (loss {loss})")),
+        _ => None,
+    }
+}
+
+pub fn train(args: TrainArgs<'_>) -> Result<i32> {
+    let recipe = row_recipe(args.preset, args.row, args.seed)?;
+    let device = crate::engine::device::choose(args.device)?;
+    let tty = std::io::stdout().is_terminal();
+    if tty && recipe.amp && !device.is_cuda() {
+        println!("amp requested but the device is the CPU: training in fp32");
+    }
+    let opts = TrainOptions {
+        recipe,
+        out: args.out.to_path_buf(),
+        resume: args.resume,
+        device,
+        command_line: std::env::args().collect(),
+        stop_after_epoch: std::env::var("ABLATE_STOP_AFTER_EPOCH")
+            .ok()
+            .and_then(|s| s.parse().ok()),
+        threads: None,
+    };
+    let outcome = train::run(&opts, &mut |ev| {
+        if tty {
+            if let Some(l) = progress_line(ev) {
+                println!("{l}");
+            }
+        }
+    })?;
+    Ok(match outcome {
+        Outcome::Done => 0,
+        Outcome::Diverged => EXIT_DIVERGED,
+        Outcome::Stopped => EXIT_STOPPED,
+    })
+}
+
+fn eval_line(label: &str, e: &Eval) -> String {
+    format!(
+        "{label}: loss {:.4} acc@1 {:.2} acc@5 {:.2}",
+        e.loss, e.acc1, e.acc5
+    )
+}
+
+/// `ablate evaluate RUN_DIR [--set k=v]... [--sweep k=v1,v2,...] [--device D]`.
+pub fn evaluate(
+    run_dir: &Path,
+    set: &[String],
+    sweep: Option<&str>,
+    device: Option<&str>,
+) -> Result<i32> {
+    let device = crate::engine::device::choose(device)?;
+    train::configure_threads(None);
+    let overrides = set
+        .iter()
+        .map(|kv| parse_set(kv))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(spec) = sweep {
+        if !overrides.is_empty() {
+            bail!("--sweep and --set cannot be combined: the sweep evaluates the run's own recipe");
+        }
+        let (param, list) = spec
+            .split_once('=')
+            .with_context(|| format!("--sweep `{spec}`: expected KEY=V1,V2,..."))?;
+        let values = list
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .with_context(|| format!("--sweep {param}: `{v}` is not an integer"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for ev in evaluate_sweep_on(run_dir, param.trim(), &values, device)? {
+            if let MetricEvent::Sweep {
+                param,
+                value,
+                half,
+                model,
+                eval,
+            } = ev
+            {
+                println!(
+                    "{}",
+                    eval_line(&format!("{param}={value} half {half} {model}"), &eval)
+                );
+            }
+        }
+        return Ok(0);
+    }
+    let (raw, ema) = evaluate_run(run_dir, &overrides, device)?;
+    println!("{}", eval_line("raw", &raw));
+    if let Some(e) = ema {
+        println!("{}", eval_line("ema", &e));
+    }
+    Ok(0)
 }
 pub fn bench(_args: &[String]) -> Result<i32> {
     bail!("`bench` is not implemented yet")

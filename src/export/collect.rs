@@ -118,8 +118,7 @@ impl StudyData {
         Ok(StudyData { record, rows })
     }
 
-    /// Per row: finished values and counts of runs not in. A done run without a summary
-    /// number (e.g. an eval-only row whose sweep has not run yet) counts as running.
+    /// Per row: finished values and counts of runs not in.
     pub fn row_inputs(&self) -> Vec<RowInput> {
         self.rows
             .iter()
@@ -135,7 +134,8 @@ impl StudyData {
                             input.acc1.push(acc.acc1);
                             input.acc5.push(acc.acc5);
                         }
-                        (Some(JobState::Done | JobState::Running), _) => input.running += 1,
+                        (Some(JobState::Done), None) => input.no_result += 1,
+                        (Some(JobState::Running), _) => input.running += 1,
                         (Some(s), _) if s.is_unsuccessful() => input.failed += 1,
                         _ => input.queued += 1,
                     }

@@ -76,6 +76,7 @@ fn table_header() -> Vec<String> {
         "queued",
         "running",
         "failed",
+        "no_result",
     ]
     .map(String::from)
     .to_vec();
@@ -122,6 +123,7 @@ fn table_lines(inputs: &[RowInput]) -> Vec<Vec<String>> {
                 inp.queued.to_string(),
                 inp.running.to_string(),
                 inp.failed.to_string(),
+                inp.no_result.to_string(),
             ];
             for m in [Metric::Acc1, Metric::Acc5] {
                 let d = base.describe(m);
@@ -301,7 +303,8 @@ pub fn read_runs_csv(path: &Path) -> Result<Vec<RowInput>> {
                 input.acc1.push(a1);
                 input.acc5.push(a5);
             }
-            ("done" | "running", _, _) => input.running += 1,
+            ("done", _, _) => input.no_result += 1,
+            ("running", _, _) => input.running += 1,
             ("failed" | "diverged" | "cancelled", _, _) => input.failed += 1,
             _ => input.queued += 1,
         }

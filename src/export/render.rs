@@ -32,6 +32,7 @@ fn n_cell(r: &RowStats) -> String {
         (i.running, "running"),
         (i.queued, "queued"),
         (i.failed, "failed"),
+        (i.no_result, "no result"),
     ] {
         if k > 0 {
             extra.push(format!("{k} {what}"));

@@ -71,6 +71,11 @@ pub fn run(ws: &Workspace) -> Result<i32> {
             s.gpus
         ),
     );
+    // For people and tests; the lock, not this file, is what makes the scheduler single.
+    crate::store::atomic::write_atomic(
+        &ws.queue_dir().join("scheduler.pid"),
+        std::process::id().to_string().as_bytes(),
+    )?;
     s.adopt()?;
     let mut idle_since: Option<Instant> = None;
     loop {

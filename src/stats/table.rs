@@ -81,6 +81,8 @@ pub struct RowInput {
     pub running: usize,
     /// Failed, diverged or cancelled.
     pub failed: usize,
+    /// Done, but no readable result (e.g. a corrupt metrics log).
+    pub no_result: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

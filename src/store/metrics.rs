@@ -67,10 +67,16 @@ pub enum MetricEvent {
     Diverged {
         epoch: i64,
         global_step: i64,
+        /// serde_json writes a NaN/inf loss as `null`; it reads back as NaN.
+        #[serde(deserialize_with = "nan_if_null")]
         loss: f64,
     },
     /// The run finished all its epochs.
     Done { time: f64 },
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Appends events, one flushed line each (a crash loses at most the line being written).
@@ -127,5 +133,25 @@ mod tests {
         f.write_all(b"garbage\n{\"kind\":\"done\",\"ti").unwrap();
         let evs = read_events(&p).unwrap();
         assert_eq!(evs, vec![MetricEvent::Done { time: 1.0 }]);
+    }
+
+    #[test]
+    fn nan_loss_of_a_diverged_run_round_trips() {
+        let ev = MetricEvent::Diverged {
+            epoch: 2,
+            global_step: 70,
+            loss: f64::NAN,
+        };
+        let line = serde_json::to_string(&ev).unwrap();
+        assert!(line.contains(r#""loss":null"#), "{line}");
+        match serde_json::from_str(&line).unwrap() {
+            MetricEvent::Diverged {
+                global_step, loss, ..
+            } => {
+                assert_eq!(global_step, 70);
+                assert!(loss.is_nan());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,0 +1,130 @@
+//! torchvision `ImageFolder`: `ROOT/<class>/**/<image>`, classes sorted by name, files
+//! sorted within each (sub)directory. JPEG and PNG; grayscale/alpha converted to RGB.
+use super::{Image, Source};
+use anyhow::{bail, ensure, Context, Result};
+use std::path::{Path, PathBuf};
+
+const EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+pub struct ImageFolder {
+    pub root: PathBuf,
+    pub classes: Vec<String>,
+    pub samples: Vec<(PathBuf, i64)>,
+    /// Median (width, height) over the headers read at open.
+    pub median_size: Option<(usize, usize)>,
+}
+
+fn is_image(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Recursively lists image files like `os.walk` + `sorted(fnames)`, following symlinks.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    entries.sort();
+    let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|p| p.is_dir());
+    out.extend(files.into_iter().filter(|p| is_image(p)));
+    for d in dirs {
+        walk(&d, out)?;
+    }
+    Ok(())
+}
+
+/// Class directories of `root`, sorted by name (Python's codepoint order = Rust's byte order).
+pub fn class_dirs(root: &Path) -> Result<Vec<String>> {
+    ensure!(root.is_dir(), "{}: missing folder (ImageFolder layout: DIR/train/<class>/*.jpg and DIR/val/<class>/*.jpg)", root.display());
+    let mut classes = Vec::new();
+    for e in std::fs::read_dir(root).with_context(|| format!("cannot list {}", root.display()))? {
+        let p = e?.path();
+        if p.is_dir() {
+            classes.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    classes.sort();
+    ensure!(!classes.is_empty(), "{}: no class folders", root.display());
+    Ok(classes)
+}
+
+impl ImageFolder {
+    /// Lists `root` with the given class list and reads every image header, so a missing,
+    /// empty or undecodable file is reported (by name) before training starts.
+    pub fn open(root: &Path, classes: &[String]) -> Result<Self> {
+        let mut samples = Vec::new();
+        for (k, c) in classes.iter().enumerate() {
+            let dir = root.join(c);
+            ensure!(
+                dir.is_dir(),
+                "{}: missing class folder (train has class `{c}`)",
+                dir.display()
+            );
+            let mut files = Vec::new();
+            walk(&dir, &mut files)?;
+            ensure!(
+                !files.is_empty(),
+                "{}: empty class (no .jpg/.jpeg/.png files)",
+                dir.display()
+            );
+            samples.extend(files.into_iter().map(|f| (f, k as i64)));
+        }
+        let mut sizes = Vec::with_capacity(samples.len());
+        for (p, _) in &samples {
+            let dims = image::ImageReader::open(p)
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .with_guessed_format()
+                .with_context(|| format!("cannot read {}", p.display()))?
+                .into_dimensions()
+                .with_context(|| format!("{}: corrupt or unsupported image", p.display()))?;
+            sizes.push(dims);
+        }
+        sizes.sort_unstable_by_key(|&(w, h)| w as u64 * h as u64);
+        let median_size = sizes
+            .get(sizes.len() / 2)
+            .map(|&(w, h)| (w as usize, h as usize));
+        Ok(ImageFolder {
+            root: root.to_path_buf(),
+            classes: classes.to_vec(),
+            samples,
+            median_size,
+        })
+    }
+}
+
+/// Decodes a JPEG/PNG file to RGB8.
+pub fn decode(path: &Path) -> Result<Image> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let img = image::load_from_memory(&bytes)
+        .with_context(|| format!("{}: cannot decode image", path.display()))?;
+    let rgb = img.into_rgb8();
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    if w == 0 || h == 0 {
+        bail!("{}: empty image", path.display());
+    }
+    Ok(Image {
+        width: w,
+        height: h,
+        data: rgb.into_raw(),
+    })
+}
+
+impl Source for ImageFolder {
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+    // The `image` crate's JPEG decoder (zune-jpeg) has no DCT-scaled decoding, so
+    // `min_side` is ignored: images decode at full size (as torchvision's PIL loader does).
+    fn get(&self, i: usize, _min_side: Option<usize>) -> Result<(Image, i64)> {
+        let (p, label) = self.samples.get(i).with_context(|| {
+            format!("image index {i} out of range (len {})", self.samples.len())
+        })?;
+        Ok((decode(p)?, *label))
+    }
+    fn typical_size(&self) -> Option<(usize, usize)> {
+        self.median_size
+    }
+}

@@ -1,0 +1,197 @@
+//! PIL-style resampling (Pillow `libImaging/Resample.c`, 8-bit path), which is what
+//! torchvision's default PIL backend runs for Resize / RandomResizedCrop.
+//!
+//! Separable convolution: the filter support is widened by the downscale factor (this is the
+//! "antialias"), weights are computed in f64, normalised, then quantised to 22-bit fixed point;
+//! the horizontal pass runs first and is clipped to u8 before the vertical pass, like PIL.
+use super::Image;
+use crate::recipe::Interpolation;
+
+const PRECISION_BITS: u32 = 32 - 8 - 2;
+
+/// A crop box in source pixels: (top, left, height, width).
+pub type Box4 = (usize, usize, usize, usize);
+
+fn filter_support(f: Interpolation) -> f64 {
+    match f {
+        Interpolation::Bilinear => 1.0,
+        Interpolation::Bicubic => 2.0,
+        Interpolation::Nearest => 0.0,
+    }
+}
+
+fn filter(f: Interpolation, x: f64) -> f64 {
+    let x = x.abs();
+    match f {
+        Interpolation::Bilinear => {
+            if x < 1.0 {
+                1.0 - x
+            } else {
+                0.0
+            }
+        }
+        Interpolation::Bicubic => {
+            // Keys cubic with a = -0.5, as PIL.
+            const A: f64 = -0.5;
+            if x < 1.0 {
+                ((A + 2.0) * x - (A + 3.0)) * x * x + 1.0
+            } else if x < 2.0 {
+                (((x - 5.0) * x + 8.0) * x - 4.0) * A
+            } else {
+                0.0
+            }
+        }
+        Interpolation::Nearest => 0.0,
+    }
+}
+
+/// Fixed-point weights for one axis: per output pixel, (first input index, weights).
+struct Coeffs {
+    bounds: Vec<(usize, usize)>,
+    ksize: usize,
+    k: Vec<i32>,
+}
+
+/// PIL `precompute_coeffs` + `normalize_coeffs_8bpc` for an input of `in_size` pixels.
+fn coeffs(f: Interpolation, in_size: usize, out_size: usize) -> Coeffs {
+    let scale = in_size as f64 / out_size as f64;
+    let filterscale = scale.max(1.0);
+    let support = filter_support(f) * filterscale;
+    let ksize = support.ceil() as usize * 2 + 1;
+    let mut bounds = Vec::with_capacity(out_size);
+    let mut k = vec![0i32; out_size * ksize];
+    let mut pre = vec![0f64; ksize];
+    for xx in 0..out_size {
+        let center = (xx as f64 + 0.5) * scale;
+        let ss = 1.0 / filterscale;
+        // C casts truncate toward zero.
+        let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+        let xmax = ((center + support + 0.5) as i64).min(in_size as i64) as usize - xmin;
+        let mut ww = 0.0;
+        for (x, p) in pre.iter_mut().enumerate().take(xmax) {
+            let w = filter(f, (x as f64 + xmin as f64 - center + 0.5) * ss);
+            *p = w;
+            ww += w;
+        }
+        for x in 0..xmax {
+            let w = if ww != 0.0 { pre[x] / ww } else { pre[x] };
+            let one = (1i64 << PRECISION_BITS) as f64;
+            k[xx * ksize + x] = if w < 0.0 {
+                (-0.5 + w * one) as i32
+            } else {
+                (0.5 + w * one) as i32
+            };
+        }
+        bounds.push((xmin, xmax));
+    }
+    Coeffs { bounds, ksize, k }
+}
+
+#[inline]
+fn clip8(v: i32) -> u8 {
+    if v >= (1 << PRECISION_BITS << 8) {
+        255
+    } else if v <= 0 {
+        0
+    } else {
+        (v >> PRECISION_BITS) as u8
+    }
+}
+
+/// Crops `bx` out of `src` and resizes it to `out_w` x `out_h` (torchvision `resized_crop`
+/// on a PIL image: crop first, so the filter never reads outside the box).
+pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interpolation) -> Image {
+    let (top, left, h, w) = bx;
+    assert!(top + h <= src.height && left + w <= src.width && h > 0 && w > 0);
+    if f == Interpolation::Nearest {
+        return nearest(src, bx, out_w, out_h);
+    }
+    let stride = src.width * 3;
+    // Horizontal pass over the rows of the box (skipped when the width is unchanged).
+    let (tmp, tmp_w) = if out_w != w {
+        let c = coeffs(f, w, out_w);
+        let mut tmp = vec![0u8; h * out_w * 3];
+        for y in 0..h {
+            let row = &src.data[(top + y) * stride + left * 3..(top + y) * stride + (left + w) * 3];
+            let out = &mut tmp[y * out_w * 3..(y + 1) * out_w * 3];
+            for (xx, &(xmin, n)) in c.bounds.iter().enumerate() {
+                let k = &c.k[xx * c.ksize..xx * c.ksize + n];
+                let mut s = [1i32 << (PRECISION_BITS - 1); 3];
+                for (x, &kx) in k.iter().enumerate() {
+                    let p = &row[(xmin + x) * 3..(xmin + x) * 3 + 3];
+                    s[0] += p[0] as i32 * kx;
+                    s[1] += p[1] as i32 * kx;
+                    s[2] += p[2] as i32 * kx;
+                }
+                out[xx * 3] = clip8(s[0]);
+                out[xx * 3 + 1] = clip8(s[1]);
+                out[xx * 3 + 2] = clip8(s[2]);
+            }
+        }
+        (tmp, out_w)
+    } else {
+        let mut tmp = Vec::with_capacity(h * w * 3);
+        for y in 0..h {
+            tmp.extend_from_slice(
+                &src.data[(top + y) * stride + left * 3..(top + y) * stride + (left + w) * 3],
+            );
+        }
+        (tmp, w)
+    };
+    if out_h == h {
+        return Image {
+            width: tmp_w,
+            height: h,
+            data: tmp,
+        };
+    }
+    // Vertical pass.
+    let c = coeffs(f, h, out_h);
+    let row_len = tmp_w * 3;
+    let mut out = vec![0u8; out_h * row_len];
+    let mut acc = vec![0i32; row_len];
+    for (yy, &(ymin, n)) in c.bounds.iter().enumerate() {
+        acc.fill(1 << (PRECISION_BITS - 1));
+        for (y, &ky) in c.k[yy * c.ksize..yy * c.ksize + n].iter().enumerate() {
+            let row = &tmp[(ymin + y) * row_len..(ymin + y + 1) * row_len];
+            for (a, &p) in acc.iter_mut().zip(row) {
+                *a += p as i32 * ky;
+            }
+        }
+        for (o, &a) in out[yy * row_len..(yy + 1) * row_len].iter_mut().zip(&acc) {
+            *o = clip8(a);
+        }
+    }
+    Image {
+        width: out_w,
+        height: out_h,
+        data: out,
+    }
+}
+
+/// PIL NEAREST resize: samples the source pixel under each output pixel centre.
+fn nearest(src: &Image, bx: Box4, out_w: usize, out_h: usize) -> Image {
+    let (top, left, h, w) = bx;
+    let mut data = Vec::with_capacity(out_w * out_h * 3);
+    for yy in 0..out_h {
+        let y = (((yy as f64 + 0.5) * h as f64 / out_h as f64) as usize).min(h - 1);
+        for xx in 0..out_w {
+            let x = (((xx as f64 + 0.5) * w as f64 / out_w as f64) as usize).min(w - 1);
+            let p = ((top + y) * src.width + left + x) * 3;
+            data.extend_from_slice(&src.data[p..p + 3]);
+        }
+    }
+    Image {
+        width: out_w,
+        height: out_h,
+        data,
+    }
+}
+
+/// Whole-image resize.
+pub fn resize(src: &Image, out_w: usize, out_h: usize, f: Interpolation) -> Image {
+    if out_w == src.width && out_h == src.height {
+        return src.clone();
+    }
+    resized_crop(src, (0, 0, src.height, src.width), out_w, out_h, f)
+}
