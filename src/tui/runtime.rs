@@ -69,7 +69,15 @@ pub fn run(workspace: &Path, target: Option<&str>) -> Result<i32> {
         default_hook(info);
         std::process::exit(101);
     }));
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            restore_stderr();
+            let _ = std::panic::take_hook();
+            anyhow::bail!("cannot open the terminal UI ({e}); is this a terminal?");
+        }
+    };
     let res = event_loop(&mut terminal, &mut app, workspace.to_path_buf());
     ratatui::restore();
     restore_stderr();
@@ -89,7 +97,11 @@ fn event_loop(term: &mut ratatui::DefaultTerminal, app: &mut App, ws: PathBuf) -
             Ok(Event::Key(k)) => Msg::Key(k),
             Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
             Ok(_) => continue,
-            Err(e) => Msg::Error(format!("terminal input: {e}")),
+            Err(e) => {
+                // The terminal is gone (SSH dropped): report once and stop reading.
+                let _ = itx.send(Msg::Error(format!("terminal input: {e}")));
+                break;
+            }
         };
         if itx.send(msg).is_err() {
             break;
