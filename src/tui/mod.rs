@@ -2,6 +2,7 @@
 //! effects), `views` (pure drawing from &App), `runtime` (terminal, threads, event loop),
 //! `data` (the snapshot the views draw), `client` (the adapter to recipe/queue/store).
 pub mod app;
+pub mod bench;
 pub mod catalogue;
 pub mod client;
 pub mod data;
