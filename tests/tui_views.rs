@@ -73,3 +73,14 @@ both_sizes!(edit_form, |a| {
     }
 });
 both_sizes!(catalogue, |a| key(a, KeyCode::Char('a')));
+both_sizes!(findings, |a| {
+    // A fixture row that breaks a check: warmup longer than the run.
+    a.study.ingredients[0]
+        .set
+        .insert("lr_warmup_epochs".into(), toml::Value::Integer(200));
+    a.study_changed();
+    ablate::tui::update::update(
+        a,
+        Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE)),
+    );
+});

@@ -79,8 +79,15 @@ pub struct EditForm {
 pub enum Overlay {
     Help,
     Edit(EditForm),
-    Catalogue { sel: usize },
-    Log { id: String, text: String },
+    Catalogue {
+        sel: usize,
+    },
+    Log {
+        id: String,
+        text: String,
+    },
+    /// Every finding of the recipe checks.
+    Findings,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -171,6 +171,7 @@ fn recipe_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Enter => app.overlay = Some(Overlay::Edit(open_form(app))),
         KeyCode::Char('a') => app.overlay = Some(Overlay::Catalogue { sel: 0 }),
+        KeyCode::Char('f') => app.overlay = Some(Overlay::Findings),
         KeyCode::Char('d') | KeyCode::Delete => {
             if app.recipe_sel == 0 {
                 app.error("the baseline cannot be removed");
@@ -303,7 +304,7 @@ fn validate(app: &App, form: &mut EditForm) -> Option<toml::Table> {
 
 fn overlay_key(app: &mut App, ov: Overlay, k: KeyEvent) -> Vec<Effect> {
     let keep = match ov {
-        Overlay::Help | Overlay::Log { .. } => match k.code {
+        Overlay::Help | Overlay::Log { .. } | Overlay::Findings => match k.code {
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter => None,
             _ => Some(ov),
         },

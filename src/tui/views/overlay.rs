@@ -45,6 +45,38 @@ pub fn draw(app: &App, ov: &Overlay, f: &mut Frame) {
                 area,
             );
         }
+        Overlay::Findings => {
+            let area = centred(full, full.width.saturating_sub(4), full.height - 2);
+            f.render_widget(Clear, area);
+            let lines: Vec<Line> = if app.findings.is_empty() {
+                vec![Line::styled(
+                    "no errors or warnings",
+                    Style::new().fg(Color::Green),
+                )]
+            } else {
+                app.findings
+                    .iter()
+                    .map(|x| {
+                        let (tag, colour) = if x.error {
+                            ("error", Color::Red)
+                        } else {
+                            ("warning", Color::Yellow)
+                        };
+                        Line::from(vec![
+                            Span::styled(format!("{tag} "), Style::new().fg(colour)),
+                            Span::styled(format!("{}: ", x.row), Style::new().fg(MUTED)),
+                            Span::raw(x.message.clone()),
+                        ])
+                    })
+                    .collect()
+            };
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(Block::bordered().title(" recipe checks (errors block g; G forces) "))
+                    .wrap(Wrap { trim: false }),
+                area,
+            );
+        }
         Overlay::Catalogue { sel } => {
             let area = centred(full, 74, 20);
             f.render_widget(Clear, area);
@@ -115,7 +147,7 @@ fn help_lines(app: &App) -> Vec<Line<'static>> {
             View::Recipe,
             &[
                 "j/k ↑↓ select   Space enable/disable   J/K Shift+↑↓ reorder",
-                "Enter edit values   a add from catalogue   d remove",
+                "Enter edit values   a add from catalogue   d remove   f check findings",
                 "p plan   +/- seeds   e summary epoch   m summary model",
                 "g queue the study (G: queue despite check errors)",
             ],

@@ -29,7 +29,7 @@ pub fn draw(app: &App, f: &mut Frame, area: Rect) {
             Color::Yellow
         };
         let text = format!(
-            "{} error(s), {} warning(s): {}{}",
+            "{} error(s), {} warning(s) (f lists): {}{}",
             errors,
             app.findings.len() - errors,
             if first.row.is_empty() {
