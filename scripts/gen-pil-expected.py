@@ -18,6 +18,8 @@ im = pattern(9, 7)
 dump("RESIZE_BILINEAR_4X3", im.resize((4, 3), Image.BILINEAR))
 dump("RESIZE_BILINEAR_13X10", im.resize((13, 10), Image.BILINEAR))
 dump("RESIZE_BICUBIC_5X4", im.resize((5, 4), Image.BICUBIC))
+dump("RESIZE_BICUBIC_12X11", im.resize((12, 11), Image.BICUBIC))
+dump("RESIZE_NEAREST_4X5", im.resize((4, 5), Image.NEAREST))
 # torchvision resized_crop on PIL: crop (left, top, right, bottom) then resize.
 dump("CROP_1_2_5X6_TO_4X4", im.crop((2, 1, 8, 6)).resize((4, 4), Image.BILINEAR))
 

@@ -148,6 +148,16 @@ pub fn evaluate(
     }
     Ok(0)
 }
-pub fn bench(_args: &[String]) -> Result<i32> {
-    bail!("`bench` is not implemented yet")
+pub fn bench(args: &[String]) -> Result<i32> {
+    match args.first().map(String::as_str) {
+        Some("transforms") => {
+            let report = crate::engine::data::bench::transforms_cli(&args[1..])?;
+            println!("{report}");
+            Ok(0)
+        }
+        other => bail!(
+            "unknown benchmark `{}`; allowed: transforms (ablate bench transforms --images DIR [--threads N])",
+            other.unwrap_or("")
+        ),
+    }
 }

@@ -424,17 +424,17 @@ fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
                     let (xs, ys) = (xin - 0.5, yin - 0.5);
                     let (x0, y0) = (xs.floor(), ys.floor());
                     let (dx, dy) = (xs - x0, ys - y0);
-                    let (x0, y0) = (x0 as isize, y0 as isize);
+                    // Edge neighbours are clamped (PIL's XCLIP/YCLIP; reusing row y for a
+                    // missing row y+1 is the same as clamping it).
+                    let cx = |v: f64| (v as isize).clamp(0, w as isize - 1) as usize;
+                    let cy = |v: f64| (v as isize).clamp(0, h as isize - 1) as usize;
+                    let (xa, xb) = (cx(x0) * 3, cx(x0 + 1.0) * 3);
+                    let (ra, rb) = (cy(y0) * w * 3, cy(y0 + 1.0) * w * 3);
                     for (c, oc) in o.iter_mut().enumerate() {
-                        let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
-                        let v1 = lerp(px(x0, y0, c), px(x0 + 1, y0, c), dx);
-                        // PIL: the second row is only read when it exists.
-                        let v2 = if y0 + 1 >= 0 && y0 + 1 < h as isize {
-                            lerp(px(x0, y0 + 1, c), px(x0 + 1, y0 + 1, c), dx)
-                        } else {
-                            v1
-                        };
-                        *oc = lerp(v1, v2, dy).clamp(0.0, 255.0) as u8;
+                        let lerp = |a: u8, b: u8| a as f64 + (b as f64 - a as f64) * dx;
+                        let v1 = lerp(src[ra + xa + c], src[ra + xb + c]);
+                        let v2 = lerp(src[rb + xa + c], src[rb + xb + c]);
+                        *oc = (v1 + (v2 - v1) * dy).clamp(0.0, 255.0) as u8;
                     }
                 }
                 Interpolation::Bicubic => {

@@ -72,16 +72,36 @@ impl ImageFolder {
             );
             samples.extend(files.into_iter().map(|f| (f, k as i64)));
         }
-        let mut sizes = Vec::with_capacity(samples.len());
-        for (p, _) in &samples {
-            let dims = image::ImageReader::open(p)
+        // Header reads are I/O bound: spread them over a few threads (errors keep file order).
+        let header = |p: &Path| -> Result<(u32, u32)> {
+            image::ImageReader::open(p)
                 .with_context(|| format!("cannot read {}", p.display()))?
                 .with_guessed_format()
                 .with_context(|| format!("cannot read {}", p.display()))?
                 .into_dimensions()
-                .with_context(|| format!("{}: corrupt or unsupported image", p.display()))?;
-            sizes.push(dims);
-        }
+                .with_context(|| format!("{}: corrupt or unsupported image", p.display()))
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(4, |n| n.get())
+            .clamp(1, 8);
+        let chunk = samples.len().div_ceil(threads).max(1);
+        let mut sizes = std::thread::scope(|s| {
+            let handles: Vec<_> = samples
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(p, _)| header(p))
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("header reader panicked"))
+                .collect::<Result<Vec<_>>>()
+        })?
+        .concat();
         sizes.sort_unstable_by_key(|&(w, h)| w as u64 * h as u64);
         let median_size = sizes
             .get(sizes.len() / 2)
@@ -98,7 +118,12 @@ impl ImageFolder {
 /// Decodes a JPEG/PNG file to RGB8.
 pub fn decode(path: &Path) -> Result<Image> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let img = image::load_from_memory(&bytes)
+    decode_bytes(&bytes, path)
+}
+
+/// Decodes JPEG/PNG bytes to RGB8; `path` names the file in errors.
+pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Image> {
+    let img = image::load_from_memory(bytes)
         .with_context(|| format!("{}: cannot decode image", path.display()))?;
     let rgb = img.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);

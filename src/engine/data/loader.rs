@@ -28,6 +28,10 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// Key domains, so the shuffle stream never equals some image's augmentation stream.
+const ORDER_KEY: u64 = 1;
+const SAMPLE_KEY: u64 = 2;
+
 /// An RNG keyed by a tuple of integers.
 pub fn keyed_rng(keys: &[u64]) -> StdRng {
     let s = keys.iter().fold(0x5EED_u64, |acc, &k| mix(acc ^ mix(k)));
@@ -49,7 +53,7 @@ pub fn num_train_batches(n: usize, r: &Recipe) -> usize {
 /// ceil(n / reps) shuffled images, each repeated `ra_reps` times in a row, cut to n.
 pub fn epoch_order(n: usize, r: &Recipe, seed: u64, epoch: i64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut keyed_rng(&[seed, epoch as u64, 0x0DE5]));
+    order.shuffle(&mut keyed_rng(&[ORDER_KEY, seed, epoch as u64]));
     if r.ra_sampler && r.ra_reps > 1 {
         let reps = r.ra_reps as usize;
         order = order[..n.div_ceil(reps)]
@@ -197,7 +201,7 @@ pub fn train_batches(
         let items = positions
             .map(|k| {
                 let (img, label) = src.get(order[k], None)?;
-                let mut rng = keyed_rng(&[seed, epoch as u64, k as u64]);
+                let mut rng = keyed_rng(&[SAMPLE_KEY, seed, epoch as u64, k as u64]);
                 let (out, erase) = tf.apply(&img, &mut rng);
                 Ok((out, label, erase))
             })

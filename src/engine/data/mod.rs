@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub mod autoaugment;
+pub mod bench;
 pub mod folder;
 pub mod loader;
 pub mod resize;
@@ -136,8 +137,11 @@ pub fn open(spec: &str) -> Result<Datasets> {
         let (train, val) = sources::open_idx_dir(dir)?;
         return Ok(mem_datasets(spec, train, val));
     }
-    if let Some((train, val, _kind)) = sources::open_cifar_dir(dir)? {
-        return Ok(mem_datasets(spec, train, val));
+    // CIFAR archives extract to these folders; accept their parent too.
+    for sub in ["", "cifar-10-batches-bin", "cifar-100-binary"] {
+        if let Some((train, val, _kind)) = sources::open_cifar_dir(&dir.join(sub))? {
+            return Ok(mem_datasets(spec, train, val));
+        }
     }
     if dir.join("train").is_dir() || dir.join("val").is_dir() {
         let classes = folder::class_dirs(&dir.join("train"))?;

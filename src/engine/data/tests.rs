@@ -176,6 +176,19 @@ fn loader_deterministic_across_worker_counts() {
     );
     assert_eq!(a, b);
     assert_ne!(a[0].pixels, c[0].pixels);
+    // A fresh iterator for the same (seed, epoch), as after a resume, gives the same batches;
+    // another epoch reshuffles.
+    let resumed: Vec<Batch> = train_batches(&ds, &r, 5, 2, 1)
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    assert_eq!(a, resumed);
+    let e3 = train_batches(&ds, &r, 5, 3, 0)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_ne!(a[0].labels, e3.labels);
     // Each epoch visits every image exactly once.
     let mut labels: Vec<i64> = a.iter().flat_map(|b| b.labels.clone()).collect();
     labels.sort();
@@ -468,6 +481,17 @@ fn cifar10_binary() {
     // Mean over the train set: R (7 + 8) / 2 / 255, G 1/255, B 2/255; std of R = 0.5/255.
     assert!((ds.mean[0] - 7.5 / 255.0).abs() < 1e-6 && (ds.std[0] - 0.5 / 255.0).abs() < 1e-6);
     assert!((ds.mean[1] - 1.0 / 255.0).abs() < 1e-6 && ds.std[2] < 1e-6);
+    // The archive's parent folder works too.
+    let parent = tempfile::tempdir().unwrap();
+    let sub = parent.path().join("cifar-10-batches-bin");
+    std::fs::create_dir(&sub).unwrap();
+    for f in ["data_batch_1.bin", "test_batch.bin"] {
+        std::fs::copy(d.path().join(f), sub.join(f)).unwrap();
+    }
+    assert_eq!(
+        open(parent.path().to_str().unwrap()).unwrap().train.len(),
+        2
+    );
     std::fs::write(d.path().join("test_batch.bin"), &rec(0, 5)[..100]).unwrap();
     let e = err_of(d.path());
     assert!(
@@ -564,6 +588,25 @@ fn unknown_dataset_lists_what_is_allowed() {
     let ds = open("synthetic:8").unwrap();
     let e = format!("{:#}", train_batches(&ds, &r, 0, 0, 0).err().unwrap());
     assert!(e.contains("augmix") && e.contains("not supported"), "{e}");
+    let r = Recipe {
+        auto_augment: AutoAugment::Ra,
+        ra_magnitude: 31,
+        ..Recipe::default()
+    };
+    let e = format!("{:#}", train_batches(&ds, &r, 0, 0, 0).err().unwrap());
+    assert!(e.contains("ra_magnitude") && e.contains("0..=30"), "{e}");
+    let r = Recipe {
+        auto_augment: AutoAugment::Ra,
+        ra_magnitude: 9,
+        ..Recipe::default()
+    };
+    assert_eq!(
+        Policy::from_recipe(&r).unwrap(),
+        Policy::RandAugment {
+            num_ops: 2,
+            magnitude: 9
+        }
+    );
 }
 
 #[test]
@@ -584,4 +627,15 @@ fn fashion_mnist_full_or_install_hint() {
             assert!(format!("{e:#}").contains("apt-get install dataset-fashion-mnist"));
         }
     }
+}
+
+#[test]
+fn bench_normalise_and_erase() {
+    use super::bench::normalise_chw;
+    // (v / 255 - mean) / std: 255 in R -> (1 - 0.485) / 0.229 = 2.2489083; the erased pixel is 0.
+    let im = img(2, 1, |_, _, c| if c == 0 { 255 } else { 0 });
+    let x = normalise_chw(&im, IMAGENET_MEAN, IMAGENET_STD, Some([0, 1, 1, 1]));
+    assert_eq!(x.len(), 6);
+    assert!((x[0] - 2.2489083).abs() < 1e-6 && x[1] == 0.0);
+    assert!((x[2] + 0.456 / 0.224).abs() < 1e-6 && x[3] == 0.0);
 }
