@@ -456,3 +456,67 @@ fn corrupt_metrics_do_not_crash_status_table_or_export() {
         text(&out)
     );
 }
+
+/// The real `ablate train` and `ablate evaluate` (no fake): the smoke preset with one seed,
+/// 4 trained rows + the inference-resize sweep as a follow-up, on 2 CPU slots.
+#[test]
+fn smoke_preset_end_to_end_with_real_training() {
+    let env = Env::new("0");
+    let mut cmd = env.cmd(&["run", "smoke", "--seeds", "1", "--per-device", "2"]);
+    cmd.env_remove("ABLATE_TRAIN_CMD");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ws = env.ws();
+    let runs = ws.runs();
+    assert_eq!(runs.len(), 4);
+    assert!(
+        runs.iter()
+            .all(|r| r.state == JobState::Done && r.epochs_done == 1),
+        "{}",
+        text(&out)
+    );
+    let dir = env.dir.path().join("export");
+    let out = env.ablate(&["export", "smoke", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (h, rows) = csv_rows(&dir.join("table.csv"));
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| col(&h, r, "n") == "1"));
+    let chosen = col(&h, &rows[4], "sweep_value");
+    assert!(chosen == "32" || chosen == "36", "{chosen}");
+    let (_, runs_csv) = csv_rows(&dir.join("runs.csv"));
+    assert_eq!(runs_csv.len(), 5);
+    let (_, curves) = csv_rows(&dir.join("curves.csv"));
+    assert!(curves.len() >= 4 * 7, "{}", curves.len());
+}
+
+/// Two (pretend) GPUs, one run each: every child is pinned with CUDA_VISIBLE_DEVICES to the
+/// GPU its job records; `--devices` restricts the set.
+#[test]
+fn gpu_slots_pin_each_run_with_cuda_visible_devices() {
+    let env = Env::new("0.3");
+    let study = env.study(
+        "g.toml",
+        "name = \"g\"\nseeds = 4\n[baseline]\nepochs = 2\n",
+    );
+    let mut cmd = env.cmd(&["run", study.to_str().unwrap(), "--devices", "1,3"]);
+    cmd.env("ABLATE_GPUS", "0,1,2,3");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ws = env.ws();
+    let mut used = std::collections::BTreeSet::new();
+    for r in ws.runs() {
+        let dev = r.device.clone().unwrap();
+        let cvd = std::fs::read_to_string(ws.run_dir(&r.id).join("cuda_visible_devices")).unwrap();
+        assert_eq!(format!("cuda:{}", cvd.trim()), dev);
+        used.insert(dev);
+    }
+    assert_eq!(used.into_iter().collect::<Vec<_>>(), ["cuda:1", "cuda:3"]);
+    let mut cmd = env.cmd(&["run", study.to_str().unwrap(), "--devices", "7"]);
+    cmd.env("ABLATE_GPUS", "0,1");
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success() && text(&out).contains("GPU 7 was requested"),
+        "{}",
+        text(&out)
+    );
+}
