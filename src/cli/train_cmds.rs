@@ -155,8 +155,12 @@ pub fn bench(args: &[String]) -> Result<i32> {
             println!("{report}");
             Ok(0)
         }
+        Some("tui") => {
+            print!("{}", crate::tui::bench::report());
+            Ok(0)
+        }
         other => bail!(
-            "unknown benchmark `{}`; allowed: transforms (ablate bench transforms --images DIR [--threads N])",
+            "unknown benchmark `{}`; allowed: transforms (ablate bench transforms --images DIR [--threads N]), tui",
             other.unwrap_or("")
         ),
     }
