@@ -157,8 +157,12 @@ pub fn bench(args: &[String]) -> Result<i32> {
             println!("{report}");
             Ok(0)
         }
+        Some("tui") => {
+            print!("{}", crate::tui::bench::report());
+            Ok(0)
+        }
         other => bail!(
-            "bench `{}`: allowed: train [PRESET] [--set KEY=VALUE]... [--device D] | transforms --images DIR [--threads N]",
+            "bench `{}`: allowed: train [PRESET] [--set KEY=VALUE]... [--device D] | transforms --images DIR [--threads N] | tui",
             other.unwrap_or("")
         ),
     }
