@@ -27,16 +27,8 @@ pub struct Arch {
     pub width_per_group: i64,
 }
 
-pub const MODELS: &[&str] = &[
-    "resnet18",
-    "resnet34",
-    "resnet50",
-    "resnet101",
-    "resnet152",
-    "resnext50_32x4d",
-    "resnext101_32x8d",
-    "wide_resnet50_2",
-];
+/// The architectures this builder knows: the recipe core owns the list (validation).
+pub use crate::recipe::MODELS;
 
 pub fn arch(name: &str) -> Result<Arch> {
     use BlockKind::*;
