@@ -19,5 +19,7 @@ pub mod client;
 pub mod devices;
 pub mod process;
 pub mod scheduler;
+pub mod slurm;
+pub mod torchrun;
 
 pub use devices::QueueConfig;
