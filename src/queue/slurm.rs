@@ -793,8 +793,9 @@ exec /opt/ablate train /ws/runs/ab-s0/recipe.toml --seed 0 --out /ws/runs/ab-s0 
         let out = "201|COMPLETED|0:0|node01|None\n201.batch|COMPLETED|0:0|node01|\n\
                    202|FAILED|3:0|node02|NonZeroExitCode\n203|CANCELLED by 0|0:15|node03|None\n\
                    204|TIMEOUT|0:0|node04|TimeLimit\n205|PREEMPTED|0:0|node05|\n\
-                   205|RUNNING|0:0|node06|None\n206|OUT_OF_MEMORY|0:125|node01|\n\
-                   207|NODE_FAIL|0:0|node09|\n208|FAILED|0:9|node01|\n";
+                   206|OUT_OF_MEMORY|0:125|node01|\n\
+                   207|NODE_FAIL|0:0|node09|\n208|FAILED|0:9|node01|\n\
+                   205|RUNNING|0:0|node06|None\n";
         assert_eq!(
             parse_sacct(out),
             vec![
