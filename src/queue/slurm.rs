@@ -616,6 +616,15 @@ fn submit_queued(sched: &mut Scheduler, s: &SlurmSettings) -> Result<()> {
                 })?;
                 super::scheduler::log(&ws, &format!("{}: submitted as slurm job {sid}", job.id));
             }
+            Err(e) if !controller_down(&format!("{e:#}")) => {
+                // sbatch refused the job (bad partition, gres, account...): say why.
+                ws.update_job(&job.id, |j| {
+                    j.state = JobState::Failed;
+                    j.ended = Some(crate::store::time::now());
+                    j.error = Some(format!("{e:#}"));
+                })?;
+                super::scheduler::log(&ws, &format!("{}: {e:#}", job.id));
+            }
             Err(e) => {
                 // The controller may be back next pass: leave the run queued, stop this pass.
                 ws.update_job(&job.id, |j| {
@@ -628,6 +637,18 @@ fn submit_queued(sched: &mut Scheduler, s: &SlurmSettings) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An error that says the controller is away (try again later), not that the job is wrong.
+fn controller_down(msg: &str) -> bool {
+    [
+        "Unable to contact",
+        "did not answer",
+        "Socket timed out",
+        "Connection refused",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
 }
 
 /// Whether any run is in Slurm's hands (the scheduler must keep following it).
