@@ -533,7 +533,10 @@ fn follow(sched: &mut Scheduler, s: &SlurmSettings, j: &Job, st: &SlurmState) ->
                     signal: None,
                 }
             };
-            show(format!("ended (exit {code}:{signal})"))?;
+            ws.update_job(&j.id, |x| {
+                x.device = Some(format!("slurm:{sid}@{}", x.node.as_deref().unwrap_or("?")));
+                x.slurm_state = Some(format!("ended (exit {code}:{signal})"));
+            })?;
             sched.finish(&j.id, outcome)?;
         }
         SlurmState::Cancelled => {
