@@ -456,3 +456,35 @@ fn corrupt_metrics_do_not_crash_status_table_or_export() {
         text(&out)
     );
 }
+
+/// The real `ablate train` and `ablate evaluate` (no fake): the smoke preset with one seed,
+/// 4 trained rows + the inference-resize sweep as a follow-up, on 2 CPU slots.
+#[test]
+fn smoke_preset_end_to_end_with_real_training() {
+    let env = Env::new("0");
+    let mut cmd = env.cmd(&["run", "smoke", "--seeds", "1", "--per-device", "2"]);
+    cmd.env_remove("ABLATE_TRAIN_CMD");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ws = env.ws();
+    let runs = ws.runs();
+    assert_eq!(runs.len(), 4);
+    assert!(
+        runs.iter()
+            .all(|r| r.state == JobState::Done && r.epochs_done == 1),
+        "{}",
+        text(&out)
+    );
+    let dir = env.dir.path().join("export");
+    let out = env.ablate(&["export", "smoke", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let (h, rows) = csv_rows(&dir.join("table.csv"));
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| col(&h, r, "n") == "1"));
+    let chosen = col(&h, &rows[4], "sweep_value");
+    assert!(chosen == "32" || chosen == "36", "{chosen}");
+    let (_, runs_csv) = csv_rows(&dir.join("runs.csv"));
+    assert_eq!(runs_csv.len(), 5);
+    let (_, curves) = csv_rows(&dir.join("curves.csv"));
+    assert!(curves.len() >= 4 * 7, "{}", curves.len());
+}

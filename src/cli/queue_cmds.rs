@@ -150,31 +150,39 @@ fn start_scheduler(ws: &Workspace) -> Result<()> {
     Ok(())
 }
 
-/// The study to queue and its TOML snapshot.
-/// TODO(recipe-core merge): replace with `crate::recipe::resolve_study(preset)`.
+/// The study to queue and its TOML snapshot (`--set`/`--data` applied).
 fn resolve_study(p: &PresetArgs) -> Result<(crate::recipe::Study, String)> {
-    let mut study = crate::recipe::Study::load(&p.preset)?;
-    for kv in &p.set {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--set `{kv}`: expected KEY=VALUE"))?;
-        let value: toml::Value = format!("v = {v}")
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|t| t.get("v").cloned())
-            .unwrap_or_else(|| toml::Value::String(v.to_string()));
-        let mut base = toml::Table::try_from(&study.baseline)?;
-        base.insert(k.to_string(), value);
-        study.baseline = base.try_into().map_err(|e| anyhow!("--set `{kv}`: {e}"))?;
-        for ing in &mut study.ingredients {
-            ing.set.remove(k);
-        }
-    }
-    if let Some(d) = &p.data {
-        study.baseline.dataset = d.clone();
-    }
+    let study = crate::recipe::resolve_study(p)?;
     let text = toml::to_string(&study).context("serialising the study")?;
     Ok((study, text))
+}
+
+/// `ablate check`'s errors refuse the study (unless --force); warnings are printed.
+fn check(study: &crate::recipe::Study, force: bool) -> Result<()> {
+    use crate::check::{check_study, CheckContext, Severity};
+    let cuda = !crate::queue::devices::detect_gpus().is_empty();
+    let ctx = CheckContext::for_dataset(&study.baseline_dataset(), cuda);
+    let findings = check_study(study, &ctx);
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    for f in findings.iter().filter(|f| f.severity != Severity::Note) {
+        println!(
+            "check: row {} {} {}: {}",
+            f.row,
+            f.severity.as_str(),
+            f.code,
+            f.message
+        );
+    }
+    if errors > 0 && !force {
+        bail!(
+            "`ablate check` found {errors} error(s) in study `{}`; fix them or queue with --force",
+            study.name
+        );
+    }
+    Ok(())
 }
 
 fn run(
@@ -184,12 +192,13 @@ fn run(
     devices: Option<&str>,
     per_device: Option<u32>,
     detach: bool,
-    _force: bool,
+    force: bool,
 ) -> Result<i32> {
     let (mut study, text) = resolve_study(preset)?;
     if let Some(n) = seeds {
         study.seeds = n;
     }
+    check(&study, force)?;
     let settings = Settings::load()?;
     let cfg = QueueConfig {
         devices: match devices {

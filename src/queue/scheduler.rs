@@ -376,13 +376,19 @@ impl Scheduler {
                 let Some(job) = queued.next() else {
                     return Ok(());
                 };
-                self.start(job, device)?;
+                self.start(job, device, cap)?;
             }
         }
         Ok(())
     }
 
-    pub(crate) fn command(&self, job: &Job, device: SlotDevice) -> std::process::Command {
+    /// `slots`: runs sharing `device`.
+    pub(crate) fn command(
+        &self,
+        job: &Job,
+        device: SlotDevice,
+        slots: u32,
+    ) -> std::process::Command {
         let prog = std::env::var_os("ABLATE_TRAIN_CMD")
             .map(std::path::PathBuf::from)
             .or_else(|| std::env::current_exe().ok())
@@ -412,6 +418,12 @@ impl Scheduler {
                 }
             }
         }
+        // CPU runs share the cores: oversubscribed OpenMP threads spin and make every run
+        // several times slower. A user's ABLATE_THREADS wins.
+        if device == SlotDevice::Cpu && std::env::var_os("ABLATE_THREADS").is_none() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+            cmd.env("ABLATE_THREADS", (cores / slots.max(1)).max(1).to_string());
+        }
         // Pin the GPU; a CPU run sees none.
         cmd.env(
             "CUDA_VISIBLE_DEVICES",
@@ -423,7 +435,7 @@ impl Scheduler {
         cmd
     }
 
-    fn start(&mut self, job: Job, device: SlotDevice) -> Result<()> {
+    fn start(&mut self, job: Job, device: SlotDevice, slots: u32) -> Result<()> {
         let now = crate::store::time::now();
         let mut claimed = false;
         // Claim under the lock: a client may have cancelled it since we listed the queue.
@@ -443,7 +455,7 @@ impl Scheduler {
         if !claimed {
             return Ok(());
         }
-        let cmd = self.command(&job, device);
+        let cmd = self.command(&job, device, slots);
         let log_path = self.ws.run_dir(&job.id).join("log.txt");
         {
             use std::io::Write;

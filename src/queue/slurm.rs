@@ -162,6 +162,8 @@ pub fn sbatch_script(s: &SlurmSettings, name: &str, run_dir: &Path, argv: &[Stri
         "echo \"# slurm job ${SLURM_JOB_ID} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})\""
             .into(),
     );
+    // The allocation's CPUs, not the node's, size the trainer's thread pools.
+    lines.push("export ABLATE_THREADS=${ABLATE_THREADS:-${SLURM_CPUS_PER_TASK:-$(nproc)}}".into());
     let cmd: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
     lines.push(format!("exec {}", cmd.join(" ")));
     lines.push(String::new());
@@ -408,7 +410,7 @@ fn submit(sched: &Scheduler, s: &SlurmSettings, job: &Job) -> Result<String> {
     } else {
         super::devices::SlotDevice::Cpu
     };
-    let cmd = sched.command(job, device);
+    let cmd = sched.command(job, device, 1);
     let mut argv = vec![cmd.get_program().to_string_lossy().into_owned()];
     argv.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     let script = sbatch_script(s, &name, &dir, &argv);
@@ -737,6 +739,7 @@ mod tests {
 #SBATCH --constraint=a100
 
 echo \"# slurm job ${SLURM_JOB_ID} on $(hostname) (restart ${SLURM_RESTART_COUNT:-0})\"
+export ABLATE_THREADS=${ABLATE_THREADS:-${SLURM_CPUS_PER_TASK:-$(nproc)}}
 exec /opt/ablate train /ws/runs/ab-s0/recipe.toml --seed 0 --out /ws/runs/ab-s0 --resume --device cuda:0
 ";
         assert_eq!(script, expected);
