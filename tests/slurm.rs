@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const NEEDS: &str = "needs a Slurm cluster: scripts/slurm-localhost.sh";
-
 struct Env {
     _tmp: tempfile::TempDir,
     ws: PathBuf,
@@ -85,7 +83,6 @@ fn hostname() -> String {
 #[test]
 #[ignore = "needs a Slurm cluster: scripts/slurm-localhost.sh"]
 fn smoke_study_completes_through_slurm() {
-    let _ = NEEDS;
     let e = env("");
     let o = ablate(
         &e,
@@ -331,5 +328,77 @@ fn unreachable_controller_is_a_clear_error_and_queues_nothing() {
     assert_ne!(o.status.code(), Some(0), "{out}");
     assert!(out.contains("Slurm controller does not answer"), "{out}");
     assert!(out.contains("nothing was queued"), "{out}");
+    assert!(jobs(&e.ws).is_empty());
+}
+
+// Not ignored: the backends' argument errors need no cluster and no PyTorch.
+
+#[test]
+fn torchrun_backend_without_torchvision_is_a_clear_error() {
+    let e = env("");
+    let o = ablate(
+        &e,
+        &[
+            "run",
+            "presets/smoke.toml",
+            "--backend",
+            "torchrun",
+            "--row",
+            "1",
+        ],
+        &[],
+    );
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("torchvision_references"), "{out}");
+    assert!(jobs(&e.ws).is_empty());
+    // A references directory without train.py is named.
+    let e = env("torchvision_references = \"/nonexistent/vision/references/classification\"");
+    let out = text(&ablate(
+        &e,
+        &[
+            "run",
+            "presets/smoke.toml",
+            "--backend",
+            "torchrun",
+            "--row",
+            "1",
+        ],
+        &[],
+    ));
+    assert!(
+        out.contains("/nonexistent/vision/references/classification: no train.py there"),
+        "{out}"
+    );
+    assert!(jobs(&e.ws).is_empty());
+}
+
+#[test]
+fn backend_flag_errors() {
+    let e = env("");
+    let out = text(&ablate(
+        &e,
+        &["run", "presets/smoke.toml", "--backend", "k8s"],
+        &[],
+    ));
+    assert!(
+        out.contains("--backend `k8s`: allowed values are local, slurm and torchrun"),
+        "{out}"
+    );
+    let out = text(&ablate(
+        &e,
+        &["run", "presets/smoke.toml", "--row", "2", "--detach"],
+        &[],
+    ));
+    assert!(
+        out.contains("--row applies to --backend torchrun only"),
+        "{out}"
+    );
+    let out = text(&ablate(
+        &e,
+        &["run", "presets/smoke.toml", "--backend", "torchrun"],
+        &[],
+    ));
+    assert!(out.contains("add --row N"), "{out}");
     assert!(jobs(&e.ws).is_empty());
 }

@@ -549,6 +549,8 @@ fn follow(sched: &mut Scheduler, s: &SlurmSettings, j: &Job, st: &SlurmState) ->
         }
         SlurmState::Interrupted { why } if j.attempts < s.max_attempts => {
             // Not requeued by Slurm (a timeout is not): submit again; train --resume continues.
+            // scancel first, so that a copy Slurm requeues after all never runs beside ours.
+            let _ = slurm_cmd("scancel", &[&sid], None);
             ws.update_job(&j.id, |x| {
                 x.state = JobState::Queued;
                 x.slurm_job = None;
@@ -876,6 +878,34 @@ exec /opt/ablate train /ws/runs/ab-s0/recipe.toml --seed 0 --out /ws/runs/ab-s0 
         assert_eq!(
             parse_scontrol("slurm_load_jobs error: Invalid job id"),
             None
+        );
+    }
+
+    #[test]
+    fn user_settings_file_carries_the_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("settings.toml");
+        std::fs::write(
+            &p,
+            "backend = \"slurm\"\ntorchvision_references = \"/src/vision/references/classification\"\n\
+             [slurm]\npartition = \"gpu\"\ntime = \"1:00:00\"\ngpus = 8\n",
+        )
+        .unwrap();
+        let s = crate::store::Settings::load_from(&p).unwrap();
+        assert_eq!(s.backend.as_deref(), Some("slurm"));
+        let slurm = s.slurm.unwrap();
+        assert_eq!((slurm.partition.as_deref(), slurm.gpus), (Some("gpu"), 8));
+        assert_eq!(
+            s.torchvision_references.unwrap(),
+            PathBuf::from("/src/vision/references/classification")
+        );
+        std::fs::write(&p, "[slurm]\npartitions = \"gpu\"\n").unwrap();
+        let e = crate::store::Settings::load_from(&p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("settings.toml") && e.contains("partitions"),
+            "{e}"
         );
     }
 
