@@ -402,3 +402,170 @@ fn backend_flag_errors() {
     assert!(out.contains("add --row N"), "{out}");
     assert!(jobs(&e.ws).is_empty());
 }
+
+/// Slurm client commands that answer from files, so the scheduler's Slurm pass is tested
+/// without a cluster: `squeue.txt` holds squeue's lines, `calls.log` records every call.
+fn fake_slurm(dir: &Path) -> String {
+    let bin = dir.join("fake-slurm");
+    std::fs::create_dir_all(&bin).unwrap();
+    let d = dir.display();
+    let scripts = [
+        ("sinfo", "hostname -s\n".to_string()),
+        (
+            "sbatch",
+            format!(
+                "n=$(( $(cat {d}/next 2>/dev/null || echo 0) + 1 )); echo $n > {d}/next\n\
+                 echo \"sbatch $*\" >> {d}/calls.log; echo $n\n"
+            ),
+        ),
+        ("squeue", format!("cat {d}/squeue.txt 2>/dev/null; true\n")),
+        ("scancel", format!("echo \"scancel $*\" >> {d}/calls.log\n")),
+        ("sacct", "exit 1\n".into()),
+        ("scontrol", "exit 1\n".into()),
+    ];
+    for (name, body) in scripts {
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn scheduler_follows_slurm_states_with_fake_commands() {
+    let e = env("");
+    let dir = e.ws.parent().unwrap().to_path_buf();
+    let path = fake_slurm(&dir);
+    // Every job Slurm is given shows as pending until the test says otherwise.
+    let pending: String = (1..=6)
+        .map(|i| format!("{i}|PENDING|Priority|\n"))
+        .collect();
+    std::fs::write(dir.join("squeue.txt"), &pending).unwrap();
+    let o = ablate(
+        &e,
+        &[
+            "run",
+            "presets/smoke.toml",
+            "--seeds",
+            "1",
+            "--backend",
+            "slurm",
+            "--detach",
+        ],
+        &[("PATH", &path), ("ABLATE_SCHEDULER_POLL_MS", "100")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let by_sid = |sid: &str| {
+        jobs(&e.ws)
+            .into_iter()
+            .find(|j| j["slurm_job"] == sid)
+            .unwrap_or(serde_json::Value::Null)
+    };
+    wait_for("four submissions", 30, || {
+        (1..=4).all(|i| by_sid(&i.to_string()) != serde_json::Value::Null)
+    });
+    let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
+    assert_eq!(calls.matches("sbatch --parsable").count(), 4, "{calls}");
+    let script = std::fs::read_to_string(
+        e.ws.join("runs")
+            .join(by_sid("1")["id"].as_str().unwrap())
+            .join("slurm.sh"),
+    )
+    .unwrap();
+    assert!(
+        script.contains("#SBATCH --job-name=ablate-smoke-r0-s0\n"),
+        "{script}"
+    );
+    assert!(script.contains("#SBATCH --cpus-per-task=1\n"), "{script}");
+    std::fs::write(
+        dir.join("squeue.txt"),
+        // 5 is the resubmission of 4 (a job id Slurm gives out next).
+        "1|PENDING|Priority|\n2|RUNNING|None|n7\n3|FAILED|None|n7\n4|TIMEOUT|None|n8\n\
+         5|PENDING|Resources|\n",
+    )
+    .unwrap();
+    let log_of_3 =
+        e.ws.join("runs")
+            .join(by_sid("3")["id"].as_str().unwrap())
+            .join("log.txt");
+    std::fs::write(&log_of_3, "Traceback\nRuntimeError: CUDA out of memory\n").unwrap();
+    let id4 = by_sid("4")["id"].as_str().unwrap().to_string();
+    let t = Instant::now();
+    while !(by_sid("1")["slurm_state"] == "pending (Priority)"
+        && by_sid("2")["slurm_state"] == "running on n7"
+        && by_sid("3")["state"] == "failed"
+        && by_sid("5")["id"] == id4.as_str())
+    {
+        if t.elapsed() > Duration::from_secs(30) {
+            let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(e.ws.join("scheduler.log")).unwrap_or_default();
+            panic!("{:#?}\n{calls}\n{log}", jobs(&e.ws));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_for("the states to land", 30, || {
+        by_sid("1")["slurm_state"] == "pending (Priority)"
+            && by_sid("2")["slurm_state"] == "running on n7"
+            && by_sid("3")["state"] == "failed"
+            && by_sid("5")["id"] == id4.as_str()
+    });
+    let j2 = by_sid("2");
+    assert_eq!(
+        (j2["state"].as_str(), j2["node"].as_str()),
+        (Some("running"), Some("n7"))
+    );
+    // squeue shows no exit code for a failed job and accounting is off: judged by outputs.
+    let j3 = by_sid("3");
+    assert!(
+        j3["log_tail"]
+            .as_str()
+            .unwrap()
+            .contains("CUDA out of memory"),
+        "{j3}"
+    );
+    // The timed-out job was scancelled (in case Slurm requeues it) and submitted again.
+    let j5 = by_sid("5");
+    assert_eq!(
+        (j5["state"].as_str(), j5["attempts"].as_u64()),
+        (Some("running"), Some(2))
+    );
+    let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap();
+    assert!(calls.contains("scancel 4\n"), "{calls}");
+    // ablate cancel -> scancel; Slurm's CANCELLED -> cancelled.
+    let id1 = by_sid("1")["id"].as_str().unwrap().to_string();
+    let o = ablate(&e, &["cancel", &id1], &[("PATH", &path)]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    wait_for("scancel 1", 30, || {
+        std::fs::read_to_string(dir.join("calls.log"))
+            .unwrap()
+            .contains("scancel 1\n")
+    });
+    std::fs::write(
+        dir.join("squeue.txt"),
+        "1|CANCELLED|None|\n2|COMPLETED|None|n7\n5|COMPLETED|None|n8\n6|PENDING|Priority|\n",
+    )
+    .unwrap();
+    wait_for("the runs to end", 30, || {
+        by_sid("1")["state"] == "cancelled" && by_sid("2")["state"] == "done"
+    });
+    // Row 3's run is re-evaluated by the eval-only row 4: its sweep is another Slurm job.
+    wait_for("the sweep follow-up", 30, || {
+        by_sid("6")["id"] == id4.as_str()
+    });
+    assert_eq!(by_sid("6")["step"], "sweep");
+    let sweep = std::fs::read_to_string(e.ws.join("runs").join(&id4).join("slurm.sh")).unwrap();
+    assert!(sweep.contains(" evaluate "), "{sweep}");
+    std::fs::write(dir.join("squeue.txt"), "6|COMPLETED|None|n8\n").unwrap();
+    wait_for("the sweep to end", 30, || by_sid("6")["state"] == "done");
+    assert_eq!(by_sid("2")["device"], "slurm:2@n7");
+    // Nothing left in Slurm's hands: the scheduler goes idle and exits.
+    wait_for("the scheduler to exit", 30, || {
+        text(&ablate(&e, &["status"], &[("PATH", &path)])).contains("scheduler not running")
+            || !text(&ablate(&e, &["status"], &[("PATH", &path)])).contains("scheduler running")
+    });
+}

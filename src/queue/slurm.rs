@@ -436,9 +436,12 @@ fn query(ids: &[String]) -> Result<Vec<(String, SlurmState)>> {
         &["-h", "-t", "all", "-j", &list, "-o", SQUEUE_FORMAT],
         None,
     )?);
+    // squeue has no exit codes: ended jobs are looked up in sacct / scontrol too.
+    let ended =
+        |st: &SlurmState| matches!(st, SlurmState::Completed { .. } | SlurmState::Failed { .. });
     let missing: Vec<String> = ids
         .iter()
-        .filter(|i| !found.iter().any(|(f, _)| f == *i))
+        .filter(|i| !found.iter().any(|(f, st)| f == *i && !ended(st)))
         .cloned()
         .collect();
     if missing.is_empty() {
@@ -460,12 +463,15 @@ fn query(ids: &[String]) -> Result<Vec<(String, SlurmState)>> {
     .map(|o| parse_sacct(&o))
     .unwrap_or_default();
     for id in &missing {
-        if let Some(x) = acct.iter().find(|(a, _)| a == id) {
-            found.push(x.clone());
-        } else if let Some(x) = slurm_cmd("scontrol", &["show", "job", "-o", id], None)
-            .ok()
-            .and_then(|o| parse_scontrol(&o))
-        {
+        let better = if let Some(x) = acct.iter().find(|(a, _)| a == id) {
+            Some(x.clone())
+        } else {
+            slurm_cmd("scontrol", &["show", "job", "-o", id], None)
+                .ok()
+                .and_then(|o| parse_scontrol(&o))
+        };
+        if let Some(x) = better {
+            found.retain(|(f, _)| f != id);
             found.push(x);
         }
     }
@@ -522,6 +528,16 @@ fn follow(sched: &mut Scheduler, s: &SlurmSettings, j: &Job, st: &SlurmState) ->
         SlurmState::Running { node } => {
             ws.update_job(&j.id, |x| x.node = Some(node.clone()))?;
             show(format!("running on {node}"))?;
+        }
+        SlurmState::Failed { code: 0, signal: 0 } => {
+            // Failed, exit status unknown (no accounting): judge by the run's outputs.
+            sched.finish(&j.id, Outcome::Unknown { at_startup: false })?;
+            ws.update_job(&j.id, |x| {
+                x.device = Some(format!("slurm:{sid}@{}", x.node.as_deref().unwrap_or("?")));
+                if x.state == JobState::Failed {
+                    x.error = Some(format!("slurm job {sid} failed (exit code unknown)"));
+                }
+            })?;
         }
         SlurmState::Completed { code, signal } | SlurmState::Failed { code, signal } => {
             let outcome = if *signal != 0 && *code == 0 {
