@@ -488,3 +488,35 @@ fn smoke_preset_end_to_end_with_real_training() {
     let (_, curves) = csv_rows(&dir.join("curves.csv"));
     assert!(curves.len() >= 4 * 7, "{}", curves.len());
 }
+
+/// Two (pretend) GPUs, one run each: every child is pinned with CUDA_VISIBLE_DEVICES to the
+/// GPU its job records; `--devices` restricts the set.
+#[test]
+fn gpu_slots_pin_each_run_with_cuda_visible_devices() {
+    let env = Env::new("0.3");
+    let study = env.study(
+        "g.toml",
+        "name = \"g\"\nseeds = 4\n[baseline]\nepochs = 2\n",
+    );
+    let mut cmd = env.cmd(&["run", study.to_str().unwrap(), "--devices", "1,3"]);
+    cmd.env("ABLATE_GPUS", "0,1,2,3");
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let ws = env.ws();
+    let mut used = std::collections::BTreeSet::new();
+    for r in ws.runs() {
+        let dev = r.device.clone().unwrap();
+        let cvd = std::fs::read_to_string(ws.run_dir(&r.id).join("cuda_visible_devices")).unwrap();
+        assert_eq!(format!("cuda:{}", cvd.trim()), dev);
+        used.insert(dev);
+    }
+    assert_eq!(used.into_iter().collect::<Vec<_>>(), ["cuda:1", "cuda:3"]);
+    let mut cmd = env.cmd(&["run", study.to_str().unwrap(), "--devices", "7"]);
+    cmd.env("ABLATE_GPUS", "0,1");
+    let out = cmd.output().unwrap();
+    assert!(
+        !out.status.success() && text(&out).contains("GPU 7 was requested"),
+        "{}",
+        text(&out)
+    );
+}

@@ -94,17 +94,27 @@ impl StudyData {
                 .collect();
             let mut sweep = None;
             if let Some(sw) = &row.eval_sweep {
-                // Sweeps evaluate one model: the EMA one when the study summarises EMA.
-                let model = if record.summary.model == SummaryModel::Ema {
-                    "ema"
-                } else {
-                    "raw"
+                // The study's summary model; "better": whichever model wins on half "a"
+                // (selection never looks at half "b" or "all").
+                let models: &[&str] = match record.summary.model {
+                    SummaryModel::Raw => &["raw"],
+                    SummaryModel::Ema => &["ema"],
+                    SummaryModel::Better => &["raw", "ema"],
                 };
-                let points: Vec<_> = runs
-                    .iter()
-                    .map(|r| sweep_points(&ws.sweep_events(&r.id), &sw.param, model))
-                    .collect();
-                sweep = select_sweep(&points);
+                for model in models {
+                    let points: Vec<_> = runs
+                        .iter()
+                        .map(|r| sweep_points(&ws.sweep_events(&r.id), &sw.param, model))
+                        .collect();
+                    if let Some(c) = select_sweep(&points) {
+                        if sweep
+                            .as_ref()
+                            .is_none_or(|b: &SweepChoice| c.mean_a > b.mean_a)
+                        {
+                            sweep = Some(c);
+                        }
+                    }
+                }
                 for (i, r) in runs.iter_mut().enumerate() {
                     r.summary = sweep.as_ref().and_then(|c| c.per_run[i]);
                 }

@@ -236,3 +236,63 @@ pub fn ensure_scheduler(ws: &Workspace) -> Result<bool> {
     })?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn study(text: &str) -> (Study, Vec<Row>, Vec<RunSpec>) {
+        let s = Study::from_toml_str(text, "test.toml").unwrap();
+        let rows = crate::plan::expand(&s).unwrap();
+        let runs = crate::plan::runs(&rows, s.seeds);
+        (s, rows, runs)
+    }
+
+    #[test]
+    fn enqueue_dedupes_shares_runs_and_edits_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::open(dir.path()).unwrap();
+        let a = "name = \"a\"\nseeds = 2\n[baseline]\nepochs = 2\n\
+                 [[ingredient]]\nname = \"LS\"\nset = { label_smoothing = 0.1 }\n";
+        let (s, rows, runs) = study(a);
+        let r = enqueue_study(&ws, &s, a, &rows, &runs, 2).unwrap();
+        assert_eq!((r.queued.len(), r.existing.len()), (4, 0));
+        // Queue order: seed 0 of both rows, then seed 1.
+        let seeds: Vec<u64> = ws.jobs().iter().map(|j| j.seed).collect();
+        assert_eq!(seeds, [0, 0, 1, 1]);
+        // Another study with the same baseline shares its runs.
+        let b = "name = \"b\"\nseeds = 2\n[baseline]\nepochs = 2\n";
+        let (s, rows, runs) = study(b);
+        let r = enqueue_study(&ws, &s, b, &rows, &runs, 2).unwrap();
+        assert_eq!((r.queued.len(), r.existing.len()), (0, 2));
+        assert_eq!(
+            ws.run(&runs[0].id()).unwrap().rows.len(),
+            2,
+            "row of a and of b"
+        );
+        // The snapshot recipe is the resolved one.
+        let ls_id = &ws.study("a").unwrap().rows[1].runs[0].id;
+        assert_eq!(ws.recipe(ls_id).unwrap().label_smoothing, 0.1);
+
+        assert_eq!(raise_priority(&ws, "a", 1).unwrap(), 2);
+        let top: Vec<i64> = ws.jobs().iter().map(|j| j.priority).collect();
+        assert_eq!(top, [0, 1, 0, 1]);
+        assert!(raise_priority(&ws, "a", 9).is_err());
+
+        let ids = resolve_targets(&ws, &["b".to_string()]).unwrap();
+        assert_eq!(ids.len(), 2);
+        let states = cancel(&ws, &ids).unwrap();
+        assert!(states.iter().all(|(_, s)| *s == JobState::Cancelled));
+        assert_eq!(retry(&ws, &ids).unwrap(), ids);
+        assert!(ws.jobs().iter().all(|j| j.state == JobState::Queued));
+        let err = resolve_targets(&ws, &["zzz".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`zzz` is neither"), "{err}");
+
+        pause(&ws).unwrap();
+        assert!(ws.is_paused());
+        unpause(&ws).unwrap();
+        assert!(!ws.is_paused());
+    }
+}
