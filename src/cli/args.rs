@@ -108,6 +108,13 @@ pub enum Command {
         /// Queue even when `ablate check` reports errors.
         #[arg(long)]
         force: bool,
+        /// `local` (this machine's devices), `slurm` (one sbatch job per run) or `torchrun`
+        /// (one row with torchvision's own script); default: `backend` in settings.toml.
+        #[arg(long)]
+        backend: Option<String>,
+        /// The row to train (`--backend torchrun` only).
+        #[arg(long)]
+        row: Option<usize>,
     },
     /// List runs and their states.
     Status { study: Option<String> },

@@ -1,5 +1,6 @@
 //! Command dispatch: each subcommand hands over to the file that owns it.
 pub mod args;
+pub mod backend_cmds;
 pub mod doctor;
 pub mod queue_cmds;
 pub mod recipe_cmds;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             device,
         }) => train_cmds::evaluate(&run_dir, &set, sweep.as_deref(), device.as_deref()),
         Some(Command::Bench { args }) => train_cmds::bench(&args),
+        Some(cmd @ Command::Run { .. }) => backend_cmds::run(&workspace, cmd),
         Some(other) => queue_cmds::dispatch(&workspace, other),
     }
 }

@@ -19,6 +19,7 @@ pub fn dispatch(workspace: &Path, cmd: Command) -> Result<i32> {
             per_device,
             detach,
             force,
+            ..
         } => run(
             &ws,
             &preset,

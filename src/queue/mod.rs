@@ -15,9 +15,14 @@
 //! run an eval-only row reuses: `ablate evaluate WS/runs/<id> --sweep param=v1,v2,...`.
 //! `ABLATE_TRAIN_CMD` replaces the `ablate` binary (tests use a shell script).
 //! Exit codes: 0 done, 3 diverged, anything else (or a signal) failed.
+//! Backends: [`slurm`] (one `sbatch` job per run when `WS/queue/slurm.json` exists; the
+//! scheduler's pass hands over to [`slurm::pass`]) and [`torchrun`] (one row trained by
+//! torchvision's own script, its log parsed into metrics.jsonl; run by the CLI directly).
 pub mod client;
 pub mod devices;
 pub mod process;
 pub mod scheduler;
+pub mod slurm;
+pub mod torchrun;
 
 pub use devices::QueueConfig;

@@ -24,7 +24,7 @@ struct Active {
     term_sent: Option<Instant>,
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     Exit {
         code: Option<i32>,
         signal: Option<i32>,
@@ -80,7 +80,7 @@ pub fn run(ws: &Workspace) -> Result<i32> {
     let mut idle_since: Option<Instant> = None;
     loop {
         s.pass()?;
-        if s.active.is_empty() && !s.has_startable() {
+        if s.active.is_empty() && !s.has_startable() && !super::slurm::has_live(&s.ws) {
             let since = *idle_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= idle_exit {
                 // Release, then look again: a client may have queued work after our last pass
@@ -108,7 +108,7 @@ pub fn run(ws: &Workspace) -> Result<i32> {
 }
 
 /// Appends a timestamped line to `WS/scheduler.log` (never stdout: the TUI may own it).
-fn log(ws: &Workspace, msg: &str) {
+pub(crate) fn log(ws: &Workspace, msg: &str) {
     use std::io::Write;
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
@@ -145,6 +145,18 @@ fn pending_sweeps(job: &Job, sweep_events: &[MetricEvent]) -> Vec<crate::recipe:
 }
 
 impl Scheduler {
+    pub(crate) fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    /// Logs `msg` unless it repeats the last such message (a pass runs twice a second).
+    pub(crate) fn log_once(&mut self, msg: &str) {
+        if self.last_config_error.as_deref() != Some(msg) {
+            log(&self.ws, msg);
+            self.last_config_error = Some(msg.to_string());
+        }
+    }
+
     fn has_startable(&self) -> bool {
         !self.ws.is_paused()
             && self
@@ -160,7 +172,7 @@ impl Scheduler {
             .ws
             .jobs()
             .into_iter()
-            .filter(|j| j.state == JobState::Running)
+            .filter(|j| j.state == JobState::Running && j.slurm_job.is_none())
         {
             let dir = self.ws.run_dir(&job.id);
             let pid = job
@@ -194,6 +206,9 @@ impl Scheduler {
 
     /// One scheduling pass.
     pub fn pass(&mut self) -> Result<()> {
+        if let Some(slurm) = super::slurm::enabled(&self.ws) {
+            return super::slurm::pass(self, &slurm);
+        }
         self.reap()?;
         self.forward_cancels()?;
         if !self.ws.is_paused() {
@@ -229,7 +244,7 @@ impl Scheduler {
     }
 
     /// Records how a run's process ended.
-    fn finish(&mut self, id: &str, outcome: Outcome) -> Result<()> {
+    pub(crate) fn finish(&mut self, id: &str, outcome: Outcome) -> Result<()> {
         let events = self.ws.events(id);
         let sweep_events = self.ws.sweep_events(id);
         let has_done = events.iter().any(|e| matches!(e, MetricEvent::Done { .. }));
@@ -368,7 +383,12 @@ impl Scheduler {
     }
 
     /// `slots`: runs sharing `device`.
-    fn command(&self, job: &Job, device: SlotDevice, slots: u32) -> std::process::Command {
+    pub(crate) fn command(
+        &self,
+        job: &Job,
+        device: SlotDevice,
+        slots: u32,
+    ) -> std::process::Command {
         let prog = std::env::var_os("ABLATE_TRAIN_CMD")
             .map(std::path::PathBuf::from)
             .or_else(|| std::env::current_exe().ok())

@@ -98,6 +98,14 @@ pub struct Job {
     /// Eval-only sweeps to run on the finished checkpoint.
     #[serde(default)]
     pub sweeps: Vec<EvalSweep>,
+    /// Slurm backend: the job id of the current submission, what Slurm says of it
+    /// (`pending (Priority)`, `running on node07`...), and the node it last ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Job {
@@ -123,6 +131,9 @@ impl Job {
             log_tail: None,
             cancel_requested: false,
             sweeps: Vec::new(),
+            slurm_job: None,
+            slurm_state: None,
+            node: None,
         }
     }
 
@@ -137,5 +148,6 @@ impl Job {
         self.error = None;
         self.log_tail = None;
         self.cancel_requested = false;
+        self.slurm_job = None;
     }
 }

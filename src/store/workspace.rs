@@ -24,6 +24,12 @@ pub struct Settings {
     pub per_device: Option<u32>,
     /// GPUs to use, e.g. `[0, 2, 3]`.
     pub devices: Option<Vec<u32>>,
+    /// `local` (default), `slurm` or `torchrun` (see docs/slurm.md).
+    pub backend: Option<String>,
+    /// `[slurm]`: sbatch settings of the Slurm backend.
+    pub slurm: Option<crate::queue::slurm::SlurmSettings>,
+    /// A checkout of torchvision's `references/classification` (the torchrun backend).
+    pub torchvision_references: Option<PathBuf>,
 }
 
 impl Settings {
@@ -42,7 +48,7 @@ impl Settings {
         match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
                 anyhow::anyhow!(
-                    "{}: {e}(allowed keys: per_device = N, devices = [0, 1, ...])",
+                    "{}: {e}(allowed keys: per_device = N, devices = [0, 1, ...], backend = \"local\"|\"slurm\"|\"torchrun\", torchvision_references = PATH, [slurm] partition/account/qos/time/gpus/cpus/mem/extra_args/job_name/check_shared_fs/max_attempts)",
                     path.display()
                 )
             }),
