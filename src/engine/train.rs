@@ -99,13 +99,6 @@ pub struct Summary {
     pub duration_s: f64,
 }
 
-pub fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
 /// libtorch intra-op threads: `explicit`, else `ABLATE_THREADS`, else the available cores.
 /// On a loaded machine fewer threads can be much faster (OpenMP spin-waits): measured on the
 /// 2-core dev box under load, 1 thread ran an epoch in 3.8 s where 2 threads took 28.7 s.
@@ -205,7 +198,7 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
         threads,
         amp,
         command_line: opts.command_line.clone(),
-        start_time: now(),
+        start_time: crate::store::time::now(),
     };
     if prior.is_none() || !out.join("meta.json").exists() {
         write_json_atomic(&out.join("meta.json"), &meta)?;
@@ -270,7 +263,7 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
     let iters = num_train_batches(train_images, r).div_ceil(r.world_size.max(1) as usize) as i64;
     emit(MetricEvent::Start {
         version: METRICS_FORMAT_VERSION,
-        time: now(),
+        time: crate::store::time::now(),
         seed: r.seed,
         device: meta.device.clone(),
         start_epoch: state.epoch + 1,
@@ -316,7 +309,9 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
             return Ok(Outcome::Stopped);
         }
     }
-    emit(MetricEvent::Done { time: now() })?;
+    emit(MetricEvent::Done {
+        time: crate::store::time::now(),
+    })?;
     write_summary(out, "done", started)?;
     Ok(Outcome::Done)
 }
