@@ -225,6 +225,11 @@ fn semantic_errors_name_row_key_and_limit() {
         e.contains("random_erase = 1.5") && e.contains("[0, 1]"),
         "{e}"
     );
+    let e = bad_value("rrc_min_scale = 0\n");
+    assert!(
+        e.contains("rrc_min_scale = 0 is an area fraction and must be in (0, 1]"),
+        "{e}"
+    );
     let s = Study::from_toml_str(
         "name = \"t\"\n[baseline]\nmodel = \"resnet51\"\n",
         "bad.toml",

@@ -218,3 +218,23 @@ fn study_serialises_and_loads_back() {
         (s.plan, s.baseline, s.seeds)
     );
 }
+
+#[test]
+fn export_notes_every_ablate_only_setting() {
+    let r = Recipe {
+        dataset: "/data/imagenet".into(),
+        stem: ablate::recipe::Stem::Small,
+        rrc_min_scale: Some(0.3),
+        ..Recipe::default()
+    };
+    let (cmd, notes) = torchvision::export(&r);
+    assert!(!cmd.contains("rrc"), "{cmd}");
+    assert_eq!(
+        notes,
+        vec![
+            "torchvision has no flag for stem = small: its script uses the default".to_string(),
+            "torchvision has no flag for rrc_min_scale = 0.3: its script uses the default"
+                .to_string(),
+        ]
+    );
+}

@@ -43,6 +43,9 @@ pub struct Recipe {
     pub ra_magnitude: i64,
     pub augmix_severity: i64,
     pub random_erase: f64,
+    /// ablate: smallest area fraction of RandomResizedCrop; unset = torchvision's fixed 0.08.
+    /// For images far smaller than ImageNet's (28 px), where a 0.08 crop is 8 px wide.
+    pub rrc_min_scale: Option<f64>,
     pub model_ema: bool,
     pub model_ema_steps: i64,
     pub model_ema_decay: f64,
@@ -94,6 +97,7 @@ impl Default for Recipe {
             ra_magnitude: 9,
             augmix_severity: 3,
             random_erase: 0.0,
+            rrc_min_scale: None,
             model_ema: false,
             model_ema_steps: 32,
             model_ema_decay: 0.99998,
@@ -128,6 +132,10 @@ pub const MODELS: &[&str] = &[
 impl Recipe {
     pub fn global_batch(&self) -> i64 {
         self.batch_size * self.world_size
+    }
+    /// RandomResizedCrop's area scale range.
+    pub fn rrc_scale(&self) -> (f64, f64) {
+        (self.rrc_min_scale.unwrap_or(0.08), 1.0)
     }
     pub fn nesterov(&self) -> bool {
         self.opt.contains("nesterov")
@@ -227,6 +235,12 @@ impl Recipe {
                 format!("{k} = {v} is a probability/fraction and must be in [0, 1]"),
             );
         }
+        if let Some(v) = self.rrc_min_scale {
+            need(
+                v > 0.0 && v <= 1.0,
+                format!("rrc_min_scale = {v} is an area fraction and must be in (0, 1]"),
+            );
+        }
         need(
             self.lr_warmup_epochs >= 0,
             format!("lr_warmup_epochs = {} must be >= 0", self.lr_warmup_epochs),
@@ -308,6 +322,7 @@ fn full_table() -> toml::Table {
         norm_weight_decay: Some(0.0),
         bias_weight_decay: Some(0.0),
         clip_grad_norm: Some(0.0),
+        rrc_min_scale: Some(0.08),
         ..Recipe::default()
     };
     toml::Table::try_from(&full).expect("a recipe always serialises")

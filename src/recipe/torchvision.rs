@@ -287,6 +287,11 @@ pub fn export(r: &Recipe) -> (String, Vec<String>) {
             r.zero_init_residual.to_string(),
         ),
         (
+            "rrc_min_scale",
+            r.rrc_min_scale.is_some(),
+            format!("{:?}", r.rrc_min_scale.unwrap_or(0.08)),
+        ),
+        (
             "drop_last",
             r.drop_last != tv.drop_last,
             r.drop_last.to_string(),

@@ -72,24 +72,56 @@ fn rrc_fallback_is_centred_crop() {
     }
 }
 
-#[test]
-fn rrc_params_obey_bounds() {
+/// Area fractions (min, max) over 5000 draws, each box checked against the bounds.
+fn rrc_fraction_range(scale: (f64, f64)) -> (f64, f64) {
     let mut r = rng(7);
     let (w, h) = (500usize, 375usize);
     let mut min_frac: f64 = 1.0;
     let mut max_frac: f64 = 0.0;
     for _ in 0..5000 {
-        let (t, l, ch, cw) = rrc_params(&mut r, w, h);
+        let (t, l, ch, cw) = rrc_params_with(&mut r, w, h, scale, (3.0 / 4.0, 4.0 / 3.0));
         assert!(ch > 0 && cw > 0 && t + ch <= h && l + cw <= w);
         let frac = (ch * cw) as f64 / (w * h) as f64;
         let ratio = cw as f64 / ch as f64;
         // Rounding w and h moves the area and ratio slightly off the drawn values.
-        assert!(frac > 0.075 && frac < 1.0 + 1e-9, "{frac}");
+        assert!(frac > scale.0 * 0.95 && frac < 1.0 + 1e-9, "{frac}");
         assert!(ratio > 0.74 && ratio < 1.345, "{ratio}");
         min_frac = min_frac.min(frac);
         max_frac = max_frac.max(frac);
     }
-    assert!(min_frac < 0.1 && max_frac > 0.9, "{min_frac} {max_frac}");
+    (min_frac, max_frac)
+}
+
+#[test]
+fn rrc_params_obey_bounds() {
+    let (lo, hi) = rrc_fraction_range((0.08, 1.0));
+    assert!(lo < 0.1 && hi > 0.9, "{lo} {hi}");
+    // rrc_params is torchvision's default range.
+    let (mut a, mut b) = (rng(5), rng(5));
+    for _ in 0..100 {
+        assert_eq!(
+            rrc_params(&mut a, 320, 240),
+            rrc_params_with(&mut b, 320, 240, (0.08, 1.0), (0.75, 4.0 / 3.0))
+        );
+    }
+}
+
+#[test]
+fn rrc_min_scale_raises_the_smallest_crop() {
+    let r = Recipe {
+        rrc_min_scale: Some(0.3),
+        ..Recipe::default()
+    };
+    let t = TrainTransform::from_recipe(&r).unwrap();
+    assert_eq!(t.rrc_scale, (0.3, 1.0));
+    assert_eq!(
+        TrainTransform::from_recipe(&Recipe::default())
+            .unwrap()
+            .rrc_scale,
+        (0.08, 1.0)
+    );
+    let (lo, hi) = rrc_fraction_range(t.rrc_scale);
+    assert!(lo > 0.285 && lo < 0.32 && hi > 0.9, "{lo} {hi}");
 }
 
 #[test]

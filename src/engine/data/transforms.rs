@@ -107,6 +107,8 @@ pub fn hflip(img: &mut Image) {
 #[derive(Debug, Clone)]
 pub struct TrainTransform {
     pub crop: usize,
+    /// RandomResizedCrop's area scale range (torchvision: 0.08-1).
+    pub rrc_scale: (f64, f64),
     pub interpolation: Interpolation,
     pub policy: Policy,
     pub random_erase: f64,
@@ -126,6 +128,7 @@ impl TrainTransform {
         );
         Ok(TrainTransform {
             crop: r.train_crop_size as usize,
+            rrc_scale: r.rrc_scale(),
             interpolation: r.interpolation,
             policy: Policy::from_recipe(r)?,
             random_erase: r.random_erase,
@@ -135,7 +138,13 @@ impl TrainTransform {
     /// RandomResizedCrop -> HorizontalFlip(0.5) -> auto-augment policy, then draws the
     /// RandomErasing box (applied by the trainer after normalisation).
     pub fn apply<R: Rng>(&self, img: &Image, rng: &mut R) -> (Image, Option<[usize; 4]>) {
-        let bx = rrc_params(rng, img.width, img.height);
+        let bx = rrc_params_with(
+            rng,
+            img.width,
+            img.height,
+            self.rrc_scale,
+            (3.0 / 4.0, 4.0 / 3.0),
+        );
         let mut out = resized_crop(img, bx, self.crop, self.crop, self.interpolation);
         if rng.random::<f64>() < 0.5 {
             hflip(&mut out);
