@@ -4,7 +4,7 @@
 //! with (seed, epoch), and image k of the epoch is augmented with an RNG seeded with
 //! (seed, epoch, k). Batches are therefore identical for any worker count and after a
 //! resume at an epoch boundary.
-use super::transforms::{eval_transform, TrainTransform};
+use super::transforms::{eval_transform, rrc_params, TrainTransform};
 use super::{Batch, Datasets, Image, Source};
 use crate::recipe::Interpolation;
 use crate::recipe::Recipe;
@@ -200,9 +200,13 @@ pub fn train_batches(
         let positions = b * bs..((b + 1) * bs).min(order.len());
         let items = positions
             .map(|k| {
-                let (img, label) = src.get(order[k], None)?;
                 let mut rng = keyed_rng(&[SAMPLE_KEY, seed, epoch as u64, k as u64]);
-                let (out, erase) = tf.apply(&img, &mut rng);
+                // The crop box is drawn before decoding, so JPEGs decode only what it needs.
+                let (crop, label) =
+                    src.get_crop(order[k], tf.crop, tf.scaled_decode, &mut |w, h| {
+                        rrc_params(&mut rng, w, h)
+                    })?;
+                let (out, erase) = tf.apply_crop(&crop, &mut rng);
                 Ok((out, label, erase))
             })
             .collect::<Result<Vec<_>>>()?;
