@@ -180,3 +180,22 @@ fn corrupt_or_truncated_jpeg_names_the_file() {
     );
     assert!(format!("{:#}", e.unwrap_err()).contains("/data/bad/x.jpg"));
 }
+
+#[test]
+fn jpeg_scaled_decode_recipe_key() {
+    use super::transforms::TrainTransform;
+    use crate::recipe::Recipe;
+    let r = Recipe::default();
+    assert!(r.jpeg_scaled_decode && TrainTransform::from_recipe(&r).unwrap().scaled_decode);
+    assert!(Recipe::keys().contains(&"jpeg_scaled_decode".to_string()));
+    // Omitted from the canonical TOML when on, so recipe hashes made before the key hold.
+    assert!(!toml::to_string(&r).unwrap().contains("jpeg_scaled_decode"));
+    let off = r
+        .with_value("jpeg_scaled_decode", &toml::Value::Boolean(false))
+        .unwrap();
+    assert!(toml::to_string(&off)
+        .unwrap()
+        .contains("jpeg_scaled_decode = false"));
+    assert!(!TrainTransform::from_recipe(&off).unwrap().scaled_decode);
+    assert_ne!(crate::plan::recipe_hash(&r), crate::plan::recipe_hash(&off));
+}
