@@ -3,6 +3,21 @@
 // it is referenced directly; without it CUDA is silently unavailable (tch-rs#980, #787).
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Crop-aware, DCT-scaled JPEG decoding through the system libjpeg-turbo
+    // (Debian: libjpeg62-turbo-dev); see src/engine/data/jpeg.rs.
+    println!("cargo:rerun-if-changed=src/engine/data/jpeg/shim.c");
+    if let Err(e) = cc::Build::new()
+        .file("src/engine/data/jpeg/shim.c")
+        .opt_level(2)
+        .warnings(true)
+        .try_compile("ablate_jpeg")
+    {
+        panic!(
+            "cannot compile the libjpeg-turbo shim ({e}); install the headers and library: \
+             apt-get install libjpeg62-turbo-dev (Debian/Ubuntu: libjpeg-turbo8-dev)"
+        );
+    }
+    println!("cargo:rustc-link-lib=jpeg");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         if let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") {

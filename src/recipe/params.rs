@@ -62,6 +62,11 @@ pub struct Recipe {
     pub sync_bn: bool,
     /// ablate: drop the last partial training batch (torchvision never does).
     pub drop_last: bool,
+    /// ablate: decode training JPEGs at a DCT-reduced scale (1/8..8/8) when the crop still has
+    /// `train_crop_size` pixels per side; false gives torchvision's (Pillow's) exact pixels.
+    /// Omitted from the canonical TOML when true, so recipe hashes predating it still hold.
+    #[serde(skip_serializing_if = "is_true")]
+    pub jpeg_scaled_decode: bool,
     /// Run seed. Not part of the recipe hash: runs are (recipe, seed).
     pub seed: u64,
 }
@@ -112,6 +117,7 @@ impl Default for Recipe {
             ra_reps: 3,
             sync_bn: false,
             drop_last: false,
+            jpeg_scaled_decode: true,
             seed: 0,
         }
     }
@@ -323,9 +329,14 @@ fn full_table() -> toml::Table {
         bias_weight_decay: Some(0.0),
         clip_grad_norm: Some(0.0),
         rrc_min_scale: Some(0.08),
+        jpeg_scaled_decode: false,
         ..Recipe::default()
     };
     toml::Table::try_from(&full).expect("a recipe always serialises")
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn first_line(s: &str) -> String {

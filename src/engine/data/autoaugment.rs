@@ -292,20 +292,23 @@ fn sharpness(img: &mut Image, factor: f64) {
     if w <= 2 || h <= 2 {
         return;
     }
-    let k = [1.0f32 / 13.0, 5.0f32 / 13.0];
+    let (a, b) = (1.0f32 / 13.0, 5.0f32 / 13.0);
+    let kern = [[a, a, a], [a, b, a], [a, a, a]];
     let src = img.data.clone();
     let mut blur = src.clone();
     for y in 1..h - 1 {
         for x in 1..w - 1 {
             for c in 0..3 {
                 let mut s = 0f32;
-                for dy in 0..3 {
-                    for dx in 0..3 {
-                        let kv = if dy == 1 && dx == 1 { k[1] } else { k[0] };
-                        s += src[((y + dy - 1) * w + x + dx - 1) * 3 + c] as f32 * kv;
+                for (dy, kr) in kern.iter().enumerate() {
+                    let r = &src[((y + dy - 1) * w + x - 1) * 3 + c..];
+                    for (dx, &kv) in kr.iter().enumerate() {
+                        s += r[dx * 3] as f32 * kv;
                     }
                 }
-                blur[(y * w + x) * 3 + c] = s.round_ties_even() as u8;
+                // Half-to-even rounding of 0 <= s < 2^23 by the FPU's default mode (a libm
+                // call otherwise, on baseline x86-64).
+                blur[(y * w + x) * 3 + c] = ((s + 8_388_608.0) - 8_388_608.0) as u8;
             }
         }
     }
@@ -395,6 +398,17 @@ fn rotate(img: &mut Image, angle: f64, f: Interpolation) {
     pil_transform(img, m, f);
 }
 
+/// `v.floor()` for |v| < 2^53 without the libm call baseline x86-64 makes.
+#[inline]
+fn floor(v: f64) -> f64 {
+    let t = v as i64 as f64;
+    if t > v {
+        t - 1.0
+    } else {
+        t
+    }
+}
+
 /// PIL `ImagingTransformAffine`: output pixel (x, y) samples the input at
 /// (a (x+.5) + b (y+.5) + c, d (x+.5) + e (y+.5) + f); points outside give 0.
 fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
@@ -422,7 +436,7 @@ fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
                 }
                 Interpolation::Bilinear => {
                     let (xs, ys) = (xin - 0.5, yin - 0.5);
-                    let (x0, y0) = (xs.floor(), ys.floor());
+                    let (x0, y0) = (floor(xs), floor(ys));
                     let (dx, dy) = (xs - x0, ys - y0);
                     // Edge neighbours are clamped (PIL's XCLIP/YCLIP; reusing row y for a
                     // missing row y+1 is the same as clamping it).
@@ -439,7 +453,7 @@ fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
                 }
                 Interpolation::Bicubic => {
                     let (xs, ys) = (xin - 0.5, yin - 0.5);
-                    let (x0, y0) = (xs.floor(), ys.floor());
+                    let (x0, y0) = (floor(xs), floor(ys));
                     let (dx, dy) = (xs - x0, ys - y0);
                     let (x0, y0) = (x0 as isize - 1, y0 as isize - 1);
                     // PIL's cubic convolution with a = -1.

@@ -3,7 +3,7 @@
 //! u8 -> normalised f32 CHW conversion torchvision's ToTensor + Normalize would do), to
 //! compare with `scripts/bench_torchvision_transforms.py`. Files are read into memory first
 //! so both sides measure CPU work, not the disk.
-use super::folder::decode_bytes;
+use super::folder::decode_crop;
 use super::loader::keyed_rng;
 use super::transforms::TrainTransform;
 use super::{Image, IMAGENET_MEAN, IMAGENET_STD};
@@ -143,11 +143,14 @@ fn list_images(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
 
 /// One image through the whole train transform; returns a checksum so nothing is optimised away.
 fn one(tf: &TrainTransform, path: &Path, bytes: &[u8], key: u64) -> Result<(f32, Duration)> {
-    let t0 = Instant::now();
-    let img = decode_bytes(bytes, path)?;
-    let dt = t0.elapsed();
     let mut rng = keyed_rng(&[key]);
-    let (out, erase) = tf.apply(&img, &mut rng);
+    // Decoding includes the header read and the crop draw (as in the loader's workers).
+    let t0 = Instant::now();
+    let crop = decode_crop(bytes, path, tf.crop, tf.scaled_decode, &mut |w, h| {
+        tf.draw_box(&mut rng, w, h)
+    })?;
+    let dt = t0.elapsed();
+    let (out, erase) = tf.apply_crop(&crop, &mut rng);
     let x = normalise_chw(&out, IMAGENET_MEAN, IMAGENET_STD, erase);
     Ok((x[x.len() / 2], dt))
 }

@@ -1,6 +1,8 @@
 //! torchvision `ImageFolder`: `ROOT/<class>/**/<image>`, classes sorted by name, files
 //! sorted within each (sub)directory. JPEG and PNG; grayscale/alpha converted to RGB.
-use super::{Image, Source};
+use super::jpeg;
+use super::resize::Box4;
+use super::{CropSource, Image, Source};
 use anyhow::{bail, ensure, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -121,8 +123,15 @@ pub fn decode(path: &Path) -> Result<Image> {
     decode_bytes(&bytes, path)
 }
 
-/// Decodes JPEG/PNG bytes to RGB8; `path` names the file in errors.
+/// Decodes JPEG/PNG bytes to RGB8; `path` names the file in errors. JPEGs go through
+/// libjpeg-turbo with Pillow's settings, so the pixels are Pillow's; CMYK JPEGs and PNGs
+/// through the `image` crate.
 pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Image> {
+    if let Some(hdr) = jpeg_header(bytes, path)? {
+        return jpeg::decode_region(bytes, 8, [0, 0, hdr.width, hdr.height])
+            .map(|r| r.img)
+            .map_err(|e| anyhow::anyhow!("{}: cannot decode JPEG: {e}", path.display()));
+    }
     let img = image::load_from_memory(bytes)
         .with_context(|| format!("{}: cannot decode image", path.display()))?;
     let rgb = img.into_rgb8();
@@ -137,17 +146,62 @@ pub fn decode_bytes(bytes: &[u8], path: &Path) -> Result<Image> {
     })
 }
 
+/// The header of a JPEG that libjpeg-turbo can decode to RGB (not CMYK), else None.
+fn jpeg_header(bytes: &[u8], path: &Path) -> Result<Option<jpeg::Header>> {
+    if !jpeg::is_jpeg(bytes) {
+        return Ok(None);
+    }
+    let hdr = jpeg::header(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot decode JPEG: {e}", path.display()))?;
+    if hdr.width == 0 || hdr.height == 0 {
+        bail!("{}: empty image", path.display());
+    }
+    Ok((hdr.components != 4).then_some(hdr))
+}
+
+/// The train path's decode: draws the crop box from the header, then decodes only what the
+/// box needs (see [`jpeg::decode_for_crop`]); non-JPEGs decode in full.
+pub fn decode_crop(
+    bytes: &[u8],
+    path: &Path,
+    out: usize,
+    scaled: bool,
+    choose: &mut dyn FnMut(usize, usize) -> Box4,
+) -> Result<CropSource> {
+    if let Some(hdr) = jpeg_header(bytes, path)? {
+        let bx = choose(hdr.width, hdr.height);
+        return jpeg::decode_for_crop(bytes, hdr, bx, out, scaled)
+            .map_err(|e| anyhow::anyhow!("{}: cannot decode JPEG: {e}", path.display()));
+    }
+    let img = decode_bytes(bytes, path)?;
+    let (top, left, h, w) = choose(img.width, img.height);
+    let bx = [left, top, left + w, top + h].map(|v| v as f64);
+    Ok(CropSource { img, bx })
+}
+
 impl Source for ImageFolder {
     fn len(&self) -> usize {
         self.samples.len()
     }
-    // The `image` crate's JPEG decoder (zune-jpeg) has no DCT-scaled decoding, so
-    // `min_side` is ignored: images decode at full size (as torchvision's PIL loader does).
+    // Eval decodes at full size, as torchvision's PIL loader does: `min_side` is ignored.
     fn get(&self, i: usize, _min_side: Option<usize>) -> Result<(Image, i64)> {
         let (p, label) = self.samples.get(i).with_context(|| {
             format!("image index {i} out of range (len {})", self.samples.len())
         })?;
         Ok((decode(p)?, *label))
+    }
+    fn get_crop(
+        &self,
+        i: usize,
+        out: usize,
+        scaled: bool,
+        choose: &mut dyn FnMut(usize, usize) -> Box4,
+    ) -> Result<(CropSource, i64)> {
+        let (p, label) = self.samples.get(i).with_context(|| {
+            format!("image index {i} out of range (len {})", self.samples.len())
+        })?;
+        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        Ok((decode_crop(&bytes, p, out, scaled, choose)?, *label))
     }
     fn typical_size(&self) -> Option<(usize, usize)> {
         self.median_size

@@ -200,9 +200,13 @@ pub fn train_batches(
         let positions = b * bs..((b + 1) * bs).min(order.len());
         let items = positions
             .map(|k| {
-                let (img, label) = src.get(order[k], None)?;
                 let mut rng = keyed_rng(&[SAMPLE_KEY, seed, epoch as u64, k as u64]);
-                let (out, erase) = tf.apply(&img, &mut rng);
+                // The crop box is drawn before decoding, so JPEGs decode only what it needs.
+                let (crop, label) =
+                    src.get_crop(order[k], tf.crop, tf.scaled_decode, &mut |w, h| {
+                        tf.draw_box(&mut rng, w, h)
+                    })?;
+                let (out, erase) = tf.apply_crop(&crop, &mut rng);
                 Ok((out, label, erase))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 pub mod autoaugment;
 pub mod bench;
 pub mod folder;
+pub mod jpeg;
 pub mod loader;
 pub mod resize;
 pub mod sources;
@@ -26,6 +27,14 @@ pub struct Image {
     pub data: Vec<u8>,
 }
 
+/// Pixels to crop from and the crop box in their coordinates (x0, y0, x1, y1); fractional
+/// when the JPEG was decoded at a reduced scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CropSource {
+    pub img: Image,
+    pub bx: [f64; 4],
+}
+
 /// A random-access labelled image collection.
 pub trait Source: Send + Sync {
     fn len(&self) -> usize;
@@ -35,6 +44,22 @@ pub trait Source: Send + Sync {
     /// Decodes image `i`; `min_side` lets a decoder downscale early (JPEG DCT scaling) when
     /// the result only needs that many pixels on its shorter side.
     fn get(&self, i: usize, min_side: Option<usize>) -> Result<(Image, i64)>;
+    /// Decodes image `i` for a crop resized to `out` pixels per side: `choose(width, height)`
+    /// draws the crop box (top, left, height, width) from the image size, which a JPEG
+    /// source reads from the header so that it decodes only the rows and columns under the
+    /// box, at a DCT-reduced scale when `scaled` allows. Default: a full decode.
+    fn get_crop(
+        &self,
+        i: usize,
+        _out: usize,
+        _scaled: bool,
+        choose: &mut dyn FnMut(usize, usize) -> resize::Box4,
+    ) -> Result<(CropSource, i64)> {
+        let (img, label) = self.get(i, None)?;
+        let (top, left, h, w) = choose(img.width, img.height);
+        let bx = [left, top, left + w, top + h].map(|v| v as f64);
+        Ok((CropSource { img, bx }, label))
+    }
     /// (width, height) of every image if cheap to know (used by `check`), else None.
     fn typical_size(&self) -> Option<(usize, usize)> {
         None
@@ -211,5 +236,7 @@ fn sample_mean_std(src: &dyn Source, k: usize) -> Result<([f32; 3], [f32; 3])> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_jpeg;
 #[cfg(test)]
 mod tests_pil;

@@ -52,9 +52,11 @@ struct Coeffs {
     k: Vec<i32>,
 }
 
-/// PIL `precompute_coeffs` + `normalize_coeffs_8bpc` for an input of `in_size` pixels.
-fn coeffs(f: Interpolation, in_size: usize, out_size: usize) -> Coeffs {
-    let scale = in_size as f64 / out_size as f64;
+/// PIL `precompute_coeffs` + `normalize_coeffs_8bpc`: output pixels sample the input span
+/// `in0..in1` (fractional when the source was decoded at a reduced scale), and the filter
+/// never reads outside `0..in_size`.
+fn coeffs(f: Interpolation, in_size: usize, in0: f64, in1: f64, out_size: usize) -> Coeffs {
+    let scale = (in1 - in0) / out_size as f64;
     let filterscale = scale.max(1.0);
     let support = filter_support(f) * filterscale;
     let ksize = support.ceil() as usize * 2 + 1;
@@ -62,7 +64,7 @@ fn coeffs(f: Interpolation, in_size: usize, out_size: usize) -> Coeffs {
     let mut k = vec![0i32; out_size * ksize];
     let mut pre = vec![0f64; ksize];
     for xx in 0..out_size {
-        let center = (xx as f64 + 0.5) * scale;
+        let center = in0 + (xx as f64 + 0.5) * scale;
         let ss = 1.0 / filterscale;
         // C casts truncate toward zero.
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
@@ -87,14 +89,63 @@ fn coeffs(f: Interpolation, in_size: usize, out_size: usize) -> Coeffs {
     Coeffs { bounds, ksize, k }
 }
 
+/// PIL's `clip8`: the arithmetic shift maps v <= 0 to 0 or -1 and v >= 255 << 22 to >= 255,
+/// so clamping after it is the same as PIL's comparisons first, without branches.
 #[inline]
 fn clip8(v: i32) -> u8 {
-    if v >= (1 << PRECISION_BITS << 8) {
-        255
-    } else if v <= 0 {
-        0
-    } else {
-        (v >> PRECISION_BITS) as u8
+    (v >> PRECISION_BITS).clamp(0, 255) as u8
+}
+
+/// Coefficients with every window widened to exactly `ksize` taps (zero weights) and moved
+/// inside `0..in_size`, so the horizontal pass runs a fixed-length, unrolled loop. Zero
+/// weights add nothing, so the sums are PIL's exactly. None when the input is narrower
+/// than the kernel.
+fn padded(c: &Coeffs, in_size: usize) -> Option<(Vec<usize>, Vec<i32>)> {
+    let k = c.ksize;
+    if in_size < k {
+        return None;
+    }
+    let mut starts = Vec::with_capacity(c.bounds.len());
+    let mut w = vec![0i32; c.bounds.len() * k];
+    for (xx, &(xmin, n)) in c.bounds.iter().enumerate() {
+        let start = xmin.min(in_size - k);
+        let shift = xmin - start;
+        w[xx * k + shift..xx * k + shift + n].copy_from_slice(&c.k[xx * k..xx * k + n]);
+        starts.push(start);
+    }
+    Some((starts, w))
+}
+
+/// [`hrow`] for the kernel lengths of downscales up to 6x (bilinear) / 3x (bicubic);
+/// false for other lengths.
+fn hrow_fixed(ksize: usize, row: &[u8], out: &mut [u8], starts: &[usize], w: &[i32]) -> bool {
+    match ksize {
+        3 => hrow::<3>(row, out, starts, w),
+        5 => hrow::<5>(row, out, starts, w),
+        7 => hrow::<7>(row, out, starts, w),
+        9 => hrow::<9>(row, out, starts, w),
+        11 => hrow::<11>(row, out, starts, w),
+        13 => hrow::<13>(row, out, starts, w),
+        _ => return false,
+    }
+    true
+}
+
+/// One row of the horizontal pass with `K`-tap windows starting at `starts` (a fixed trip
+/// count the compiler unrolls).
+fn hrow<const K: usize>(row: &[u8], out: &mut [u8], starts: &[usize], w: &[i32]) {
+    for ((o, &x), k) in out.chunks_exact_mut(3).zip(starts).zip(w.chunks_exact(K)) {
+        let p = &row[x * 3..x * 3 + 3 * K];
+        let mut s = [1i32 << (PRECISION_BITS - 1); 3];
+        for t in 0..K {
+            // Wrapping ops: the sums provably fit in i32 (|sum| < 255 * 1.3 * 2^22).
+            s[0] = s[0].wrapping_add((p[3 * t] as i32).wrapping_mul(k[t]));
+            s[1] = s[1].wrapping_add((p[3 * t + 1] as i32).wrapping_mul(k[t]));
+            s[2] = s[2].wrapping_add((p[3 * t + 2] as i32).wrapping_mul(k[t]));
+        }
+        o[0] = clip8(s[0]);
+        o[1] = clip8(s[1]);
+        o[2] = clip8(s[2]);
     }
 }
 
@@ -103,17 +154,51 @@ fn clip8(v: i32) -> u8 {
 pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interpolation) -> Image {
     let (top, left, h, w) = bx;
     assert!(top + h <= src.height && left + w <= src.width && h > 0 && w > 0);
+    let b = [left, top, left + w, top + h].map(|v| v as f64);
+    resample_box(src, b, out_w, out_h, f)
+}
+
+/// Resizes the box `bx` = (x0, y0, x1, y1) of `src` (fractional coordinates allowed) to
+/// `out_w` x `out_h`. The filter reads only the pixels the box overlaps, so an integer box is
+/// exactly [`resized_crop`]'s crop-then-resize.
+pub fn resample_box(
+    src: &Image,
+    bx: [f64; 4],
+    out_w: usize,
+    out_h: usize,
+    f: Interpolation,
+) -> Image {
+    let [x0, y0, x1, y1] = bx;
+    let (left, top) = (x0.floor() as usize, y0.floor() as usize);
+    let (right, bottom) = (x1.ceil() as usize, y1.ceil() as usize);
+    assert!(
+        x0 >= 0.0 && y0 >= 0.0 && right <= src.width && bottom <= src.height,
+        "box {bx:?} outside {}x{}",
+        src.width,
+        src.height
+    );
+    assert!(x1 > x0 && y1 > y0 && out_w > 0 && out_h > 0);
+    let (w, h) = (right - left, bottom - top);
+    // Box coordinates relative to the pixels it overlaps.
+    let (rx0, rx1) = (x0 - left as f64, x1 - left as f64);
+    let (ry0, ry1) = (y0 - top as f64, y1 - top as f64);
     if f == Interpolation::Nearest {
-        return nearest(src, bx, out_w, out_h);
+        return nearest(src, (left, top), [rx0, ry0, rx1, ry1], out_w, out_h);
     }
     let stride = src.width * 3;
-    // Horizontal pass over the rows of the box (skipped when the width is unchanged).
-    let (tmp, tmp_w) = if out_w != w {
-        let c = coeffs(f, w, out_w);
+    // Horizontal pass over the rows of the box (skipped when it would copy, as PIL).
+    let (tmp, tmp_w) = if out_w != w || rx0 != 0.0 || rx1 != w as f64 {
+        let c = coeffs(f, w, rx0, rx1, out_w);
         let mut tmp = vec![0u8; h * out_w * 3];
+        let fixed = padded(&c, w);
         for y in 0..h {
             let row = &src.data[(top + y) * stride + left * 3..(top + y) * stride + (left + w) * 3];
             let out = &mut tmp[y * out_w * 3..(y + 1) * out_w * 3];
+            if let Some((starts, k)) = &fixed {
+                if hrow_fixed(c.ksize, row, out, starts, k) {
+                    continue;
+                }
+            }
             for (xx, &(xmin, n)) in c.bounds.iter().enumerate() {
                 let k = &c.k[xx * c.ksize..xx * c.ksize + n];
                 let mut s = [1i32 << (PRECISION_BITS - 1); 3];
@@ -139,7 +224,7 @@ pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interp
         }
         (tmp, w)
     };
-    if out_h == h {
+    if out_h == h && ry0 == 0.0 && ry1 == h as f64 {
         return Image {
             width: tmp_w,
             height: h,
@@ -147,7 +232,7 @@ pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interp
         };
     }
     // Vertical pass.
-    let c = coeffs(f, h, out_h);
+    let c = coeffs(f, h, ry0, ry1, out_h);
     let row_len = tmp_w * 3;
     let mut out = vec![0u8; out_h * row_len];
     let mut acc = vec![0i32; row_len];
@@ -170,14 +255,22 @@ pub fn resized_crop(src: &Image, bx: Box4, out_w: usize, out_h: usize, f: Interp
     }
 }
 
-/// PIL NEAREST resize: samples the source pixel under each output pixel centre.
-fn nearest(src: &Image, bx: Box4, out_w: usize, out_h: usize) -> Image {
-    let (top, left, h, w) = bx;
+/// PIL NEAREST resize: samples the source pixel under each output pixel centre. `origin` is
+/// the top-left pixel the box overlaps, `rb` the box relative to it.
+fn nearest(
+    src: &Image,
+    (left, top): (usize, usize),
+    rb: [f64; 4],
+    out_w: usize,
+    out_h: usize,
+) -> Image {
+    let [x0, y0, x1, y1] = rb;
+    let (w, h) = ((x1.ceil() as usize).max(1), (y1.ceil() as usize).max(1));
     let mut data = Vec::with_capacity(out_w * out_h * 3);
     for yy in 0..out_h {
-        let y = (((yy as f64 + 0.5) * h as f64 / out_h as f64) as usize).min(h - 1);
+        let y = ((y0 + (yy as f64 + 0.5) * (y1 - y0) / out_h as f64) as usize).min(h - 1);
         for xx in 0..out_w {
-            let x = (((xx as f64 + 0.5) * w as f64 / out_w as f64) as usize).min(w - 1);
+            let x = ((x0 + (xx as f64 + 0.5) * (x1 - x0) / out_w as f64) as usize).min(w - 1);
             let p = ((top + y) * src.width + left + x) * 3;
             data.extend_from_slice(&src.data[p..p + 3]);
         }

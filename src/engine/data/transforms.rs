@@ -2,8 +2,8 @@
 //! Random parameters follow torchvision's algorithms exactly (recipe-semantics §5, §8);
 //! the random stream is ours (one seeded RNG per image), not torch's.
 use super::autoaugment::{self, Policy};
-use super::resize::{resize, resized_crop};
-use super::Image;
+use super::resize::{resample_box, resize};
+use super::{CropSource, Image};
 use crate::recipe::Interpolation;
 use rand::Rng;
 
@@ -112,6 +112,8 @@ pub struct TrainTransform {
     pub interpolation: Interpolation,
     pub policy: Policy,
     pub random_erase: f64,
+    /// Decode JPEGs at a DCT-reduced scale when the crop allows (recipe `jpeg_scaled_decode`).
+    pub scaled_decode: bool,
 }
 
 impl TrainTransform {
@@ -132,20 +134,41 @@ impl TrainTransform {
             interpolation: r.interpolation,
             policy: Policy::from_recipe(r)?,
             random_erase: r.random_erase,
+            scaled_decode: r.jpeg_scaled_decode,
         })
+    }
+
+    /// RandomResizedCrop's box (top, left, height, width) for a `width` x `height` image.
+    pub fn draw_box<R: Rng>(
+        &self,
+        rng: &mut R,
+        width: usize,
+        height: usize,
+    ) -> (usize, usize, usize, usize) {
+        rrc_params_with(rng, width, height, self.rrc_scale, (3.0 / 4.0, 4.0 / 3.0))
     }
 
     /// RandomResizedCrop -> HorizontalFlip(0.5) -> auto-augment policy, then draws the
     /// RandomErasing box (applied by the trainer after normalisation).
     pub fn apply<R: Rng>(&self, img: &Image, rng: &mut R) -> (Image, Option<[usize; 4]>) {
-        let bx = rrc_params_with(
-            rng,
-            img.width,
-            img.height,
-            self.rrc_scale,
-            (3.0 / 4.0, 4.0 / 3.0),
-        );
-        let mut out = resized_crop(img, bx, self.crop, self.crop, self.interpolation);
+        let (top, left, h, w) = self.draw_box(rng, img.width, img.height);
+        let bx = [left, top, left + w, top + h].map(|v| v as f64);
+        self.finish(img, bx, rng)
+    }
+
+    /// [`Self::apply`] on an image that [`super::Source::get_crop`] decoded, which has drawn
+    /// the RandomResizedCrop box with [`Self::draw_box`] from the same `rng` already.
+    pub fn apply_crop<R: Rng>(&self, src: &CropSource, rng: &mut R) -> (Image, Option<[usize; 4]>) {
+        self.finish(&src.img, src.bx, rng)
+    }
+
+    fn finish<R: Rng>(
+        &self,
+        img: &Image,
+        bx: [f64; 4],
+        rng: &mut R,
+    ) -> (Image, Option<[usize; 4]>) {
+        let mut out = resample_box(img, bx, self.crop, self.crop, self.interpolation);
         if rng.random::<f64>() < 0.5 {
             hflip(&mut out);
         }
