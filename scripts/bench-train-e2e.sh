@@ -32,10 +32,10 @@ quick)
     ;;
 r18-64)
     if [ ! -d "$PHOTOS/train" ]; then
-        "$PY" scripts/make-bench-photos.py "$PHOTOS" --count 2000 --classes 10 --val-count 200
+        "$PY" scripts/make-bench-photos.py "$PHOTOS" --count 1280 --classes 10 --val-count 100
     fi
     # The V2 recipe's last training row (every ingredient on) at 64 px on one device; EMA
-    # every 4 steps so a 16-step epoch does 4 updates (32 would do 1).
+    # every 4 steps so the 10-step epoch (1280 photos) does 3 updates (32 would do 1).
     SETS=(world_size=1 model=resnet18 train_crop_size=64 val_resize_size=73 val_crop_size=64 model_ema_steps=4)
     ABLATE_ARGS=(torchvision-resnet50-v2 --row 10 --data "$PHOTOS")
     for s in "${SETS[@]}"; do ABLATE_ARGS+=(--set "$s"); done

@@ -23,8 +23,9 @@ What is replicated from the reference scripts (torchvision 0.28):
   equal ablate's (`ablate bench train` prints it too).
 
 Timing: images/s of the whole epoch, from creating the DataLoader iterator (worker start) to
-the end of the last step, first steps included; evaluation excluded. ablate's figure is the
-same span (its Epoch event's images_per_sec).
+the end of the last step; evaluation excluded. ablate's figure is the same span (its Epoch
+event's images_per_sec). Both sides first run 2 untimed steps of a throwaway model on random
+input (libtorch's one-time kernel setup), then time a fresh model from its first step.
 
 Usage (scratch venv; the PyPI torch 2.13.0 + torchvision 0.28.0; see BENCHMARKS.md):
     /tmp/tvvenv/bin/python scripts/bench_torchvision_train.py --data fashion-mnist \
@@ -248,6 +249,18 @@ def main():
         adjust = 1 * a.batch_size * a.model_ema_steps / a.epochs  # world_size 1
         alpha = min(1.0, (1.0 - a.model_ema_decay) * adjust)
         model_ema = ExponentialMovingAverage(model, device=device, decay=1.0 - alpha)
+
+    # Untimed warm-up, as `ablate bench train` does: 2 steps of a throwaway model on random
+    # input, so libtorch's one-time kernel setup falls outside the timed epoch on both sides.
+    warm = build_model(a.model, num_classes, a.stem, a.base_width)
+    warm_opt = torch.optim.SGD(warm.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.weight_decay)
+    x = torch.randn(a.batch_size, 3, a.train_crop_size, a.train_crop_size)
+    for _ in range(2):
+        loss = criterion(warm(x), torch.zeros(a.batch_size, dtype=torch.int64))
+        warm_opt.zero_grad()
+        loss.backward()
+        warm_opt.step()
+    del warm, warm_opt
 
     model.train()
     seen, loss_sum, acc1_sum = 0, 0.0, 0.0

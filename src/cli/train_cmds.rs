@@ -168,6 +168,9 @@ pub fn bench(args: &[String]) -> Result<i32> {
     }
 }
 
+/// Untimed steps before `bench train`'s timed loops.
+const WARM_UP_STEPS: usize = 2;
+
 /// Images/s of one training epoch of a preset's row (default: `fashion-mnist-quick`, row 0),
 /// and of a bare forward/backward/step loop over the same, pre-loaded batches: the difference
 /// is the engine's overhead (input pipeline, per-batch device work, metrics, eval excluded).
@@ -204,6 +207,11 @@ fn bench_train(args: &[String]) -> Result<i32> {
     preset.set.push("lr_warmup_epochs=0".into());
     let r = row_recipe(&preset, row, 0)?;
     let device = crate::engine::device::choose(device.as_deref())?;
+    // Both timed loops start warm: libtorch's one-time kernel setup would otherwise fall on
+    // the engine's epoch, which runs first (scripts/bench_torchvision_train.py warms up too).
+    train::configure_threads(None);
+    let num_classes = crate::engine::data::open(&r.dataset)?.num_classes as i64;
+    train::warm_up(&r, device, num_classes, WARM_UP_STEPS)?;
     let tmp = std::env::temp_dir().join(format!("ablate-bench-{}", std::process::id()));
     let opts = TrainOptions {
         recipe: r.clone(),

@@ -559,6 +559,26 @@ pub struct BareLoop {
     pub params: i64,
 }
 
+/// `steps` forward/backward/step iterations of a throwaway model on random input of the
+/// recipe's batch shape: creates libtorch's one-time state (oneDNN primitives, allocator
+/// pools) so that timed loops after it, in this process, start warm.
+pub fn warm_up(r: &Recipe, device: Device, num_classes: i64, steps: usize) -> Result<()> {
+    let vs = VarStore::new(device);
+    let model = model::build(&vs.root(), r, num_classes)?;
+    let mut sgd = Sgd::new(&vs, r);
+    let c = r.train_crop_size;
+    let x = Tensor::randn([r.batch_size, 3, c, c], (Kind::Float, device));
+    let y = Tensor::zeros([r.batch_size], (Kind::Int64, device));
+    for _ in 0..steps {
+        let loss = augment::loss(&model.forward_t(&x, true), &y, r.label_smoothing);
+        sgd.zero_grad();
+        loss.backward();
+        sgd.step(r.lr);
+    }
+    let _ = f64::try_from(vs.trainable_variables()[0].sum(Kind::Float))?;
+    Ok(())
+}
+
 /// Pre-loaded input is capped at this many bytes of float pixels.
 const BARE_LOOP_MAX_BYTES: usize = 1 << 30;
 
