@@ -162,36 +162,56 @@ pub fn bench(args: &[String]) -> Result<i32> {
             Ok(0)
         }
         other => bail!(
-            "bench `{}`: allowed: train [PRESET] [--set KEY=VALUE]... [--device D] | transforms --images DIR [--threads N] | tui",
+            "bench `{}`: allowed: train [PRESET] [--row N] [--set KEY=VALUE]... [--data PATH] [--device D] | transforms --images DIR [--threads N] | tui",
             other.unwrap_or("")
         ),
     }
 }
 
-/// Images/s of one training epoch of a preset's baseline row (default `fashion-mnist-quick`),
+/// Untimed steps before `bench train`'s timed loops.
+const WARM_UP_STEPS: usize = 2;
+
+/// Images/s of one training epoch of a preset's row (default: `fashion-mnist-quick`, row 0),
 /// and of a bare forward/backward/step loop over the same, pre-loaded batches: the difference
 /// is the engine's overhead (input pipeline, per-batch device work, metrics, eval excluded).
+/// `scripts/bench_torchvision_train.py` is the PyTorch side of the same epoch.
 fn bench_train(args: &[String]) -> Result<i32> {
     let mut preset = PresetArgs {
         preset: "fashion-mnist-quick".into(),
         ..Default::default()
     };
     let mut device = None;
+    let mut row = 0;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--set" => preset
                 .set
                 .push(it.next().context("--set needs KEY=VALUE")?.clone()),
+            "--data" => preset.data = Some(it.next().context("--data needs a PATH")?.clone()),
+            "--row" => {
+                let v = it.next().context("--row needs a row number")?;
+                row = v
+                    .parse()
+                    .with_context(|| format!("--row `{v}`: expected a row number"))?;
+            }
             "--device" => device = Some(it.next().context("--device needs a value")?.clone()),
             p if !p.starts_with('-') => preset.preset = p.into(),
-            other => bail!("bench train: unknown flag `{other}`; allowed: --set, --device"),
+            other => bail!(
+                "bench train: unknown flag `{other}`; allowed: --row, --set, --data, --device"
+            ),
         }
     }
+    // One epoch at the row's peak LR: the schedule does not change the work per step.
     preset.set.push("epochs=1".into());
     preset.set.push("lr_warmup_epochs=0".into());
-    let r = row_recipe(&preset, 0, 0)?;
+    let r = row_recipe(&preset, row, 0)?;
     let device = crate::engine::device::choose(device.as_deref())?;
+    // Both timed loops start warm: libtorch's one-time kernel setup would otherwise fall on
+    // the engine's epoch, which runs first (scripts/bench_torchvision_train.py warms up too).
+    train::configure_threads(None);
+    let num_classes = crate::engine::data::open(&r.dataset)?.num_classes as i64;
+    train::warm_up(&r, device, num_classes, WARM_UP_STEPS)?;
     let tmp = std::env::temp_dir().join(format!("ablate-bench-{}", std::process::id()));
     let opts = TrainOptions {
         recipe: r.clone(),
@@ -202,25 +222,32 @@ fn bench_train(args: &[String]) -> Result<i32> {
         stop_after_epoch: None,
         threads: None,
     };
-    let mut engine_ips = 0.0;
-    train::run(&opts, &mut |ev| {
-        if let MetricEvent::Epoch { images_per_sec, .. } = ev {
-            engine_ips = *images_per_sec;
-        }
+    let (mut engine_ips, mut images) = (0.0, 0);
+    train::run(&opts, &mut |ev| match ev {
+        MetricEvent::Epoch { images_per_sec, .. } => engine_ips = *images_per_sec,
+        MetricEvent::Start { train_images, .. } => images = *train_images,
+        _ => {}
     })?;
     let _ = std::fs::remove_dir_all(&tmp);
-    let bare_ips = crate::engine::train::bare_loop_images_per_sec(&r, device, 50)?;
+    let bare = crate::engine::train::bare_loop(&r, device)?;
     println!(
-        "{} ({}, base_width {}, crop {}, batch {}) on {}: engine {:.1} img/s, bare loop {:.1} img/s, overhead {:.1} %",
+        "{} row {row} ({} stem {} base_width {} ({} params), crop {}, batch {}, {} images) on {}, {} threads, {} workers: \
+         engine {:.1} img/s, bare loop {:.1} img/s over {} batches, overhead {:.1} %",
         preset.preset,
         r.model,
+        r.stem,
         r.base_width,
+        bare.params,
         r.train_crop_size,
         r.batch_size,
+        images,
         crate::engine::device::device_name(device),
+        tch::get_num_threads(),
+        train::workers(),
         engine_ips,
-        bare_ips,
-        100.0 * (1.0 - engine_ips / bare_ips)
+        bare.images_per_sec,
+        bare.batches,
+        100.0 * (1.0 - engine_ips / bare.images_per_sec)
     );
     Ok(0)
 }

@@ -277,6 +277,26 @@ mod tests {
         );
         // torchvision resnet18: 11,689,512 parameters.
         assert_eq!(trainable_count(&store("resnet18", |_| ())), 11_689_512);
+        // The models of BENCHMARKS.md's end-to-end rows, 10 classes; the counts printed by
+        // scripts/bench_torchvision_train.py (torchvision's ResNet with the same stem/width).
+        let ten = |f: fn(&mut Recipe)| {
+            let vs = VarStore::new(Device::Cpu);
+            let mut r = Recipe {
+                model: "resnet18".into(),
+                ..Recipe::default()
+            };
+            f(&mut r);
+            build(&vs.root(), &r, 10).unwrap();
+            trainable_count(&vs)
+        };
+        assert_eq!(ten(|_| ()), 11_181_642);
+        assert_eq!(
+            ten(|r| {
+                r.stem = Stem::Small;
+                r.base_width = 8;
+            }),
+            176_402
+        );
     }
 
     #[test]
