@@ -173,10 +173,15 @@ pub fn decode_crop(
         return jpeg::decode_for_crop(bytes, hdr, bx, out, scaled)
             .map_err(|e| anyhow::anyhow!("{}: cannot decode JPEG: {e}", path.display()));
     }
-    let img = decode_bytes(bytes, path)?;
-    let (top, left, h, w) = choose(img.width, img.height);
-    let bx = [left, top, left + w, top + h].map(|v| v as f64);
-    Ok(CropSource { img, bx })
+    Ok(CropSource::drawn(decode_bytes(bytes, path)?, choose))
+}
+
+impl ImageFolder {
+    fn sample(&self, i: usize) -> Result<&(PathBuf, i64)> {
+        self.samples
+            .get(i)
+            .with_context(|| format!("image index {i} out of range (len {})", self.samples.len()))
+    }
 }
 
 impl Source for ImageFolder {
@@ -185,9 +190,7 @@ impl Source for ImageFolder {
     }
     // Eval decodes at full size, as torchvision's PIL loader does: `min_side` is ignored.
     fn get(&self, i: usize, _min_side: Option<usize>) -> Result<(Image, i64)> {
-        let (p, label) = self.samples.get(i).with_context(|| {
-            format!("image index {i} out of range (len {})", self.samples.len())
-        })?;
+        let (p, label) = self.sample(i)?;
         Ok((decode(p)?, *label))
     }
     fn get_crop(
@@ -197,9 +200,7 @@ impl Source for ImageFolder {
         scaled: bool,
         choose: &mut dyn FnMut(usize, usize) -> Box4,
     ) -> Result<(CropSource, i64)> {
-        let (p, label) = self.samples.get(i).with_context(|| {
-            format!("image index {i} out of range (len {})", self.samples.len())
-        })?;
+        let (p, label) = self.sample(i)?;
         let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
         Ok((decode_crop(&bytes, p, out, scaled, choose)?, *label))
     }

@@ -35,6 +35,19 @@ pub struct CropSource {
     pub bx: [f64; 4],
 }
 
+impl CropSource {
+    /// A fully decoded image with the box `choose` draws from its size.
+    pub fn drawn(img: Image, choose: &mut dyn FnMut(usize, usize) -> resize::Box4) -> Self {
+        let bx = corners(choose(img.width, img.height));
+        CropSource { img, bx }
+    }
+}
+
+/// A (top, left, height, width) box as corners (x0, y0, x1, y1).
+pub fn corners((top, left, h, w): resize::Box4) -> [f64; 4] {
+    [left, top, left + w, top + h].map(|v| v as f64)
+}
+
 /// A random-access labelled image collection.
 pub trait Source: Send + Sync {
     fn len(&self) -> usize;
@@ -56,9 +69,7 @@ pub trait Source: Send + Sync {
         choose: &mut dyn FnMut(usize, usize) -> resize::Box4,
     ) -> Result<(CropSource, i64)> {
         let (img, label) = self.get(i, None)?;
-        let (top, left, h, w) = choose(img.width, img.height);
-        let bx = [left, top, left + w, top + h].map(|v| v as f64);
-        Ok((CropSource { img, bx }, label))
+        Ok((CropSource::drawn(img, choose), label))
     }
     /// (width, height) of every image if cheap to know (used by `check`), else None.
     fn typical_size(&self) -> Option<(usize, usize)> {

@@ -3,7 +3,7 @@
 //! the random stream is ours (one seeded RNG per image), not torch's.
 use super::autoaugment::{self, Policy};
 use super::resize::{resample_box, resize};
-use super::{CropSource, Image};
+use super::{corners, CropSource, Image};
 use crate::recipe::Interpolation;
 use rand::Rng;
 
@@ -151,8 +151,7 @@ impl TrainTransform {
     /// RandomResizedCrop -> HorizontalFlip(0.5) -> auto-augment policy, then draws the
     /// RandomErasing box (applied by the trainer after normalisation).
     pub fn apply<R: Rng>(&self, img: &Image, rng: &mut R) -> (Image, Option<[usize; 4]>) {
-        let (top, left, h, w) = self.draw_box(rng, img.width, img.height);
-        let bx = [left, top, left + w, top + h].map(|v| v as f64);
+        let bx = corners(self.draw_box(rng, img.width, img.height));
         self.finish(img, bx, rng)
     }
 
