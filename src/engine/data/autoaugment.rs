@@ -2,6 +2,7 @@
 //! AutoAugment ImageNet policy (§7), following `torchvision/transforms/autoaugment.py`.
 //! Photometric ops use the tensor-backend formulas (f32, truncation to u8); geometric ops
 //! use PIL's affine transform (pixel-centre sampling, fill 0), as the default PIL backend.
+use super::wide::with_avx2;
 use super::Image;
 use crate::recipe::{AutoAugment, Interpolation, Recipe};
 use rand::Rng;
@@ -241,15 +242,15 @@ pub fn apply_op(img: &mut Image, op: Op, m: f64, f: Interpolation) {
         Op::TranslateX => affine(img, [m.trunc(), 0.0], 0.0, 0.0, [0.0, 0.0], f),
         Op::TranslateY => affine(img, [0.0, m.trunc()], 0.0, 0.0, [0.0, 0.0], f),
         Op::Rotate => rotate(img, m, f),
-        Op::Brightness => blend_with(img, 1.0 + m, |_, _| 0.0),
+        Op::Brightness => blend_with(img, 1.0 + m, Other::Value(0.0)),
         Op::Color => {
-            let g = grayscale(img);
-            blend_with(img, 1.0 + m, |i, _| g[i / 3] as f32);
+            let g: Vec<u8> = grayscale(img).iter().flat_map(|&v| [v; 3]).collect();
+            blend_with(img, 1.0 + m, Other::Pixels(&g));
         }
         Op::Contrast => {
             let g = grayscale(img);
             let mean = g.iter().map(|&v| v as f64).sum::<f64>() as f32 / g.len() as f32;
-            blend_with(img, 1.0 + m, |_, _| mean);
+            blend_with(img, 1.0 + m, Other::Value(mean));
         }
         Op::Sharpness => sharpness(img, 1.0 + m),
         Op::Posterize => {
@@ -275,14 +276,25 @@ pub fn grayscale(img: &Image) -> Vec<u8> {
         .collect()
 }
 
+/// The degenerate image `_blend` mixes with: one value everywhere, or one per channel value.
+enum Other<'a> {
+    Value(f32),
+    Pixels(&'a [u8]),
+}
+
 /// `_blend(img, other, f)`: clamp(f * img + (1 - f) * other, 0, 255) in f32, truncated.
-/// `other(i, v)` gives the degenerate value at flat index `i` (pixel value `v`).
-fn blend_with(img: &mut Image, factor: f64, other: impl Fn(usize, u8) -> f32) {
+fn blend_with(img: &mut Image, factor: f64, other: Other) {
     let (a, b) = (factor as f32, (1.0 - factor) as f32);
-    for (i, v) in img.data.iter_mut().enumerate() {
-        let o = other(i, *v);
-        *v = (a * *v as f32 + b * o).clamp(0.0, 255.0) as u8;
-    }
+    // `as i32 as u8` truncates like `as u8` on 0..=255 and vectorises.
+    let mix = |v: u8, o: f32| (a * v as f32 + b * o).clamp(0.0, 255.0) as i32 as u8;
+    with_avx2(|| match other {
+        Other::Value(o) => img.data.iter_mut().for_each(|v| *v = mix(*v, o)),
+        Other::Pixels(o) => {
+            for (v, &o) in img.data.iter_mut().zip(o) {
+                *v = mix(*v, o as f32);
+            }
+        }
+    });
 }
 
 /// `adjust_sharpness`: blend with the 3x3 smoothed image (kernel 1s with 5 in the centre,
@@ -293,26 +305,30 @@ fn sharpness(img: &mut Image, factor: f64) {
         return;
     }
     let (a, b) = (1.0f32 / 13.0, 5.0f32 / 13.0);
-    let kern = [[a, a, a], [a, b, a], [a, a, a]];
-    let src = img.data.clone();
+    let kern = [a, a, a, a, b, a, a, a, a];
+    let (src, row) = (&img.data, w * 3);
     let mut blur = src.clone();
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            for c in 0..3 {
+    // Interior values of one row, all channels: n flat values from column 1.
+    let n = (w - 2) * 3;
+    with_avx2(|| {
+        for y in 1..h - 1 {
+            // The 9 neighbours of each value, as slices of equal length (same order of
+            // summation as the 3x3 loop: rows top to bottom, columns left to right).
+            let taps: [&[u8]; 9] =
+                std::array::from_fn(|k| &src[(y + k / 3 - 1) * row + (k % 3) * 3..][..n]);
+            let out = &mut blur[y * row + 3..][..n];
+            for (j, o) in out.iter_mut().enumerate() {
                 let mut s = 0f32;
-                for (dy, kr) in kern.iter().enumerate() {
-                    let r = &src[((y + dy - 1) * w + x - 1) * 3 + c..];
-                    for (dx, &kv) in kr.iter().enumerate() {
-                        s += r[dx * 3] as f32 * kv;
-                    }
+                for (t, &kv) in taps.iter().zip(&kern) {
+                    s += t[j] as f32 * kv;
                 }
                 // Half-to-even rounding of 0 <= s < 2^23 by the FPU's default mode (a libm
                 // call otherwise, on baseline x86-64).
-                blur[(y * w + x) * 3 + c] = ((s + 8_388_608.0) - 8_388_608.0) as u8;
+                *o = ((s + 8_388_608.0) - 8_388_608.0) as i32 as u8;
             }
         }
-    }
-    blend_with(img, factor, |i, _| blur[i] as f32);
+    });
+    blend_with(img, factor, Other::Pixels(&blur));
 }
 
 /// `autocontrast` (tensor): per channel, (v - min) * 255 / (max - min); unchanged if flat.
@@ -411,20 +427,30 @@ fn floor(v: f64) -> f64 {
 
 /// PIL `ImagingTransformAffine`: output pixel (x, y) samples the input at
 /// (a (x+.5) + b (y+.5) + c, d (x+.5) + e (y+.5) + f); points outside give 0.
-fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
+///
+/// The coordinates are PIL's f64 expressions term by term (the column products are
+/// tabulated, the sums keep their order), and the shortcuts below are exact identities of
+/// its arithmetic, so the pixels stay Pillow's (`tests_pil.rs`).
+pub(super) fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
     let (w, h) = (img.width, img.height);
     let src = std::mem::take(&mut img.data);
     let mut out = vec![0u8; w * h * 3];
-    let px = |x: isize, y: isize, c: usize| -> f64 {
-        let x = x.clamp(0, w as isize - 1) as usize;
-        let y = y.clamp(0, h as isize - 1) as usize;
-        src[(y * w + x) * 3 + c] as f64
-    };
+    if let Some((tx, ty)) = integer_shift(m) {
+        // An integer translation samples pixel centres exactly: every filter's weights are
+        // then 1 on one pixel (bilinear: a + (b - a) * 0 = a), so this is a shifted copy.
+        shift_copy(&src, &mut out, w, h, tx, ty);
+        img.data = out;
+        return;
+    }
+    let col: Vec<[f64; 2]> = (0..w)
+        .map(|x| [m[0] * (x as f64 + 0.5), m[3] * (x as f64 + 0.5)])
+        .collect();
     for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
-            let xin = m[0] * fx + m[1] * fy + m[2];
-            let yin = m[3] * fx + m[4] * fy + m[5];
+        let fy = y as f64 + 0.5;
+        let (rx, ry) = (m[1] * fy, m[4] * fy);
+        for (x, &[cx, cy]) in col.iter().enumerate() {
+            let xin = cx + rx + m[2];
+            let yin = cy + ry + m[5];
             if xin < 0.0 || xin >= w as f64 || yin < 0.0 || yin >= h as f64 {
                 continue;
             }
@@ -444,42 +470,87 @@ fn pil_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
                     let cy = |v: f64| (v as isize).clamp(0, h as isize - 1) as usize;
                     let (xa, xb) = (cx(x0) * 3, cx(x0 + 1.0) * 3);
                     let (ra, rb) = (cy(y0) * w * 3, cy(y0 + 1.0) * w * 3);
-                    for (c, oc) in o.iter_mut().enumerate() {
-                        let lerp = |a: u8, b: u8| a as f64 + (b as f64 - a as f64) * dx;
-                        let v1 = lerp(src[ra + xa + c], src[ra + xb + c]);
-                        let v2 = lerp(src[rb + xa + c], src[rb + xb + c]);
-                        *oc = (v1 + (v2 - v1) * dy).clamp(0.0, 255.0) as u8;
+                    let lerp = |a: u8, b: u8, d: f64| a as f64 + (b as f64 - a as f64) * d;
+                    let to_u8 = |v: f64| v.clamp(0.0, 255.0) as u8;
+                    // A zero weight drops its lerp exactly (v + (u - v) * 0 = v): shears
+                    // move along one axis only.
+                    if dy == 0.0 {
+                        for (c, oc) in o.iter_mut().enumerate() {
+                            *oc = to_u8(lerp(src[ra + xa + c], src[ra + xb + c], dx));
+                        }
+                    } else if dx == 0.0 {
+                        for (c, oc) in o.iter_mut().enumerate() {
+                            *oc = to_u8(lerp(src[ra + xa + c], src[rb + xa + c], dy));
+                        }
+                    } else {
+                        for (c, oc) in o.iter_mut().enumerate() {
+                            let v1 = lerp(src[ra + xa + c], src[ra + xb + c], dx);
+                            let v2 = lerp(src[rb + xa + c], src[rb + xb + c], dx);
+                            *oc = to_u8(v1 + (v2 - v1) * dy);
+                        }
                     }
                 }
-                Interpolation::Bicubic => {
-                    let (xs, ys) = (xin - 0.5, yin - 0.5);
-                    let (x0, y0) = (floor(xs), floor(ys));
-                    let (dx, dy) = (xs - x0, ys - y0);
-                    let (x0, y0) = (x0 as isize - 1, y0 as isize - 1);
-                    // PIL's cubic convolution with a = -1.
-                    let cubic = |v1: f64, v2: f64, v3: f64, v4: f64, d: f64| {
-                        let p1 = v2;
-                        let p2 = -v1 + v3;
-                        let p3 = 2.0 * (v1 - v2) + v3 - v4;
-                        let p4 = -v1 + v2 - v3 + v4;
-                        p1 + d * (p2 + d * (p3 + d * p4))
-                    };
-                    for (c, oc) in o.iter_mut().enumerate() {
-                        let row = |yy: isize| {
-                            cubic(
-                                px(x0, yy, c),
-                                px(x0 + 1, yy, c),
-                                px(x0 + 2, yy, c),
-                                px(x0 + 3, yy, c),
-                                dx,
-                            )
-                        };
-                        let v = cubic(row(y0), row(y0 + 1), row(y0 + 2), row(y0 + 3), dy);
-                        *oc = v.clamp(0.0, 255.0) as u8;
-                    }
-                }
+                Interpolation::Bicubic => bicubic_at(&src, w, h, xin, yin, o),
             }
         }
     }
     img.data = out;
+}
+
+/// PIL's bicubic sample (cubic convolution, a = -1; edges clamped) of the point
+/// (`xin`, `yin`) into the RGB pixel `o`.
+pub(super) fn bicubic_at(src: &[u8], w: usize, h: usize, xin: f64, yin: f64, o: &mut [u8]) {
+    let px = |x: isize, y: isize, c: usize| -> f64 {
+        let x = x.clamp(0, w as isize - 1) as usize;
+        let y = y.clamp(0, h as isize - 1) as usize;
+        src[(y * w + x) * 3 + c] as f64
+    };
+    let (xs, ys) = (xin - 0.5, yin - 0.5);
+    let (x0, y0) = (floor(xs), floor(ys));
+    let (dx, dy) = (xs - x0, ys - y0);
+    let (x0, y0) = (x0 as isize - 1, y0 as isize - 1);
+    let cubic = |v1: f64, v2: f64, v3: f64, v4: f64, d: f64| {
+        let p1 = v2;
+        let p2 = -v1 + v3;
+        let p3 = 2.0 * (v1 - v2) + v3 - v4;
+        let p4 = -v1 + v2 - v3 + v4;
+        p1 + d * (p2 + d * (p3 + d * p4))
+    };
+    for (c, oc) in o.iter_mut().enumerate() {
+        let row = |yy: isize| {
+            cubic(
+                px(x0, yy, c),
+                px(x0 + 1, yy, c),
+                px(x0 + 2, yy, c),
+                px(x0 + 3, yy, c),
+                dx,
+            )
+        };
+        let v = cubic(row(y0), row(y0 + 1), row(y0 + 2), row(y0 + 3), dy);
+        *oc = v.clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// (tx, ty) when `m` is a translation by whole pixels.
+fn integer_shift(m: [f64; 6]) -> Option<(isize, isize)> {
+    let whole = |v: f64| v.fract() == 0.0 && v.abs() < 1e9;
+    (m[0] == 1.0 && m[1] == 0.0 && m[3] == 0.0 && m[4] == 1.0 && whole(m[2]) && whole(m[5]))
+        .then(|| (m[2] as isize, m[5] as isize))
+}
+
+/// out(x, y) = src(x + tx, y + ty), 0 outside (`out` starts zeroed).
+fn shift_copy(src: &[u8], out: &mut [u8], w: usize, h: usize, tx: isize, ty: isize) {
+    let (wi, hi) = (w as isize, h as isize);
+    let (x_lo, x_hi) = ((-tx).clamp(0, wi), (wi - tx).clamp(0, wi));
+    if x_lo >= x_hi {
+        return;
+    }
+    for y in (-ty).clamp(0, hi)..(hi - ty).clamp(0, hi) {
+        let (o, i) = (
+            (y * wi + x_lo) as usize * 3,
+            ((y + ty) * wi + x_lo + tx) as usize * 3,
+        );
+        let n = (x_hi - x_lo) as usize * 3;
+        out[o..o + n].copy_from_slice(&src[i..i + n]);
+    }
 }

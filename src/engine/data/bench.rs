@@ -6,6 +6,7 @@
 use super::folder::decode_crop;
 use super::loader::keyed_rng;
 use super::transforms::TrainTransform;
+use super::wide::with_avx2;
 use super::{Image, IMAGENET_MEAN, IMAGENET_STD};
 use crate::recipe::{AutoAugment, Recipe};
 use anyhow::{ensure, Context, Result};
@@ -101,11 +102,13 @@ pub fn normalise_chw(
 ) -> Vec<f32> {
     let plane = img.width * img.height;
     let mut out = vec![0f32; plane * 3];
-    for (i, p) in img.data.chunks_exact(3).enumerate() {
-        for c in 0..3 {
-            out[c * plane + i] = (p[c] as f32 / 255.0 - mean[c]) / std[c];
+    with_avx2(|| {
+        for (c, o) in out.chunks_exact_mut(plane).enumerate() {
+            for (o, p) in o.iter_mut().zip(img.data.chunks_exact(3)) {
+                *o = (p[c] as f32 / 255.0 - mean[c]) / std[c];
+            }
         }
-    }
+    });
     if let Some([t, l, h, w]) = erase {
         for c in 0..3 {
             for y in t..t + h {

@@ -15,6 +15,7 @@ pub mod loader;
 pub mod resize;
 pub mod sources;
 pub mod transforms;
+pub mod wide;
 
 pub use loader::{eval_batches, num_train_batches, train_batches, BatchIter};
 pub use sources::Synthetic;

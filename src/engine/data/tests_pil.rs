@@ -3,7 +3,7 @@
 //! pillow numpy && /tmp/pilvenv/bin/python scripts/gen-pil-expected.py), on the pattern
 //! v(x, y, c) = (37x + 91y + 53c + 7xy) mod 256; affine matrices are torchvision's
 //! `_get_inverse_affine_matrix` as used by `F.affine` on PIL images.
-use super::autoaugment::{apply_op, equalize, Op};
+use super::autoaugment::{apply_op, bicubic_at, equalize, pil_transform, Op};
 use super::resize::{resize, resized_crop};
 use super::Image;
 use crate::recipe::Interpolation;
@@ -111,4 +111,91 @@ fn pil_equalize() {
     let mut im = pattern(6, 5);
     equalize(&mut im);
     assert_eq!(im.data, EQUALIZE);
+}
+
+/// The straightforward per-pixel form of `pil_transform` (before its shortcuts), checked
+/// against Pillow by the fixtures above: the oracle for the fast paths.
+fn reference_transform(img: &mut Image, m: [f64; 6], f: Interpolation) {
+    let (w, h) = (img.width, img.height);
+    let src = std::mem::take(&mut img.data);
+    let mut out = vec![0u8; w * h * 3];
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
+            let xin = m[0] * fx + m[1] * fy + m[2];
+            let yin = m[3] * fx + m[4] * fy + m[5];
+            if xin < 0.0 || xin >= w as f64 || yin < 0.0 || yin >= h as f64 {
+                continue;
+            }
+            let o = &mut out[(y * w + x) * 3..(y * w + x) * 3 + 3];
+            match f {
+                Interpolation::Nearest => {
+                    let p = (yin as usize * w + xin as usize) * 3;
+                    o.copy_from_slice(&src[p..p + 3]);
+                }
+                Interpolation::Bilinear => {
+                    let (xs, ys) = (xin - 0.5, yin - 0.5);
+                    let (x0, y0) = (xs.floor(), ys.floor());
+                    let (dx, dy) = (xs - x0, ys - y0);
+                    // Edge neighbours are clamped (PIL's XCLIP/YCLIP; reusing row y for a
+                    // missing row y+1 is the same as clamping it).
+                    let cx = |v: f64| (v as isize).clamp(0, w as isize - 1) as usize;
+                    let cy = |v: f64| (v as isize).clamp(0, h as isize - 1) as usize;
+                    let (xa, xb) = (cx(x0) * 3, cx(x0 + 1.0) * 3);
+                    let (ra, rb) = (cy(y0) * w * 3, cy(y0 + 1.0) * w * 3);
+                    for (c, oc) in o.iter_mut().enumerate() {
+                        let lerp = |a: u8, b: u8| a as f64 + (b as f64 - a as f64) * dx;
+                        let v1 = lerp(src[ra + xa + c], src[ra + xb + c]);
+                        let v2 = lerp(src[rb + xa + c], src[rb + xb + c]);
+                        *oc = (v1 + (v2 - v1) * dy).clamp(0.0, 255.0) as u8;
+                    }
+                }
+                Interpolation::Bicubic => bicubic_at(&src, w, h, xin, yin, o),
+            }
+        }
+    }
+    img.data = out;
+}
+
+/// The shortcuts of `pil_transform` (integer shifts copied, zero-weight lerps dropped,
+/// tabulated column products) give the per-pixel form's pixels on random images and
+/// matrices: shifts in and out of range, shears along either axis, rotations, general.
+#[test]
+fn affine_shortcuts_equal_per_pixel_form() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for case in 0..400 {
+        let (w, h) = (rng.random_range(1..40), rng.random_range(1..40));
+        let im = Image {
+            width: w,
+            height: h,
+            data: (0..w * h * 3).map(|_| rng.random()).collect(),
+        };
+        let t = |rng: &mut rand::rngs::StdRng| rng.random_range(-50.0..50.0f64);
+        let a = rng.random_range(-3.2..3.2f64);
+        let m = match case % 5 {
+            0 => [1.0, 0.0, t(&mut rng).trunc(), 0.0, 1.0, t(&mut rng).trunc()],
+            1 => [1.0, rng.random_range(-1.0..1.0), t(&mut rng), 0.0, 1.0, 0.0],
+            2 => [1.0, 0.0, 0.0, rng.random_range(-1.0..1.0), 1.0, 0.0],
+            3 => [
+                a.cos(),
+                a.sin(),
+                t(&mut rng),
+                -a.sin(),
+                a.cos(),
+                t(&mut rng),
+            ],
+            _ => [(); 6].map(|_| rng.random_range(-2.0..2.0f64)),
+        };
+        for f in [
+            Interpolation::Nearest,
+            Interpolation::Bilinear,
+            Interpolation::Bicubic,
+        ] {
+            let (mut fast, mut slow) = (im.clone(), im.clone());
+            pil_transform(&mut fast, m, f);
+            reference_transform(&mut slow, m, f);
+            assert_eq!(fast.data, slow.data, "case {case}: {w}x{h} {m:?} {f:?}");
+        }
+    }
 }
