@@ -276,7 +276,7 @@ pub fn grayscale(img: &Image) -> Vec<u8> {
         .collect()
 }
 
-/// The degenerate image `_blend` mixes with: one value everywhere, or one per channel value.
+/// The degenerate image `_blend` mixes with: one value everywhere, or a same-size image.
 enum Other<'a> {
     Value(f32),
     Pixels(&'a [u8]),

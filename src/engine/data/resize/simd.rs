@@ -1,6 +1,7 @@
 //! AVX2 kernels for the two resampling passes, chosen at run time. They compute the same
-//! 22-bit fixed-point sums as the scalar code, in i32 lanes with wrapping adds (`vpmulld`,
-//! `vpaddd`), and clip the same way (arithmetic shift, then saturating packs), so the pixels
+//! 22-bit fixed-point sums as the scalar code, in i32 lanes with wrapping adds (the
+//! horizontal pass via `vpmaddwd` on weights split into 11-bit halves, the vertical one via
+//! `vpmulld`), and clip the same way (arithmetic shift, then saturating packs), so the pixels
 //! are identical: `resize::tests` compares both paths on random images.
 //!
 //! Why by hand: the interleaved RGB rows defeat auto-vectorisation of the horizontal pass,
