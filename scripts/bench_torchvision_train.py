@@ -183,9 +183,10 @@ class ExponentialMovingAverage(torch.optim.swa_utils.AveragedModel):
 
 
 def accuracy(output, target, topk=(1,)):
-    """utils.accuracy."""
+    """utils.accuracy, with k capped at the class count (train.py's top-5 fails below 5
+    classes; ablate caps it the same way)."""
     with torch.inference_mode():
-        maxk = max(topk)
+        maxk = min(max(topk), output.size(1))
         batch_size = target.size(0)
         if target.ndim == 2:
             target = target.max(dim=1)[1]
