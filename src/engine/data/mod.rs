@@ -252,3 +252,13 @@ mod tests;
 mod tests_jpeg;
 #[cfg(test)]
 mod tests_pil;
+
+/// A `w` x `h` image of uniform random bytes (tests of the fast paths against plain forms).
+#[cfg(test)]
+fn random_image(rng: &mut impl rand::Rng, w: usize, h: usize) -> Image {
+    Image {
+        width: w,
+        height: h,
+        data: (0..w * h * 3).map(|_| rng.random()).collect(),
+    }
+}

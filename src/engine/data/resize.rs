@@ -368,11 +368,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for case in 0..300 {
             let (w, h) = (rng.random_range(1..90), rng.random_range(1..90));
-            let src = Image {
-                width: w,
-                height: h,
-                data: (0..w * h * 3).map(|_| rng.random()).collect(),
-            };
+            let src = crate::engine::data::random_image(&mut rng, w, h);
             let x0 = rng.random_range(0.0..w as f64 - 0.5);
             let y0 = rng.random_range(0.0..h as f64 - 0.5);
             let mut bx = [

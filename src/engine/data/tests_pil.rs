@@ -166,11 +166,7 @@ fn affine_shortcuts_equal_per_pixel_form() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     for case in 0..400 {
         let (w, h) = (rng.random_range(1..40), rng.random_range(1..40));
-        let im = Image {
-            width: w,
-            height: h,
-            data: (0..w * h * 3).map(|_| rng.random()).collect(),
-        };
+        let im = super::random_image(&mut rng, w, h);
         let t = |rng: &mut rand::rngs::StdRng| rng.random_range(-50.0..50.0f64);
         let a = rng.random_range(-3.2..3.2f64);
         let m = match case % 5 {
