@@ -135,15 +135,6 @@ pub fn decode_region(
     })
 }
 
-/// Decodes the whole image at full size (Pillow's pixels: same library, same settings).
-pub fn decode_full(bytes: &[u8]) -> Result<Image, String> {
-    let h = header(bytes)?;
-    if h.width == 0 || h.height == 0 {
-        return Err("empty image".into());
-    }
-    Ok(decode_region(bytes, 8, [0, 0, h.width, h.height])?.img)
-}
-
 /// The smallest scale num/8 at which a `w` x `h` box still has `min_out` pixels per side.
 pub fn scale_for(w: usize, h: usize, min_out: usize) -> usize {
     SCALES
