@@ -165,7 +165,7 @@ pub fn run(opts: &TrainOptions, on_event: &mut dyn FnMut(&MetricEvent)) -> Resul
         tch::Cuda::cudnn_set_benchmark(true);
     }
     let amp = r.amp && device.is_cuda();
-    data::loader::set_worker_priority(device == Device::Cpu);
+    data::loader::set_worker_priority(device == Device::Cpu)?;
     let ds = data::open(&r.dataset)?;
     let out = &opts.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;

@@ -87,12 +87,26 @@ static WORKER_NICE: AtomicI32 = AtomicI32::new(0);
 /// delay. On resnet18 at 64 px with every ingredient on 2 cores this took the epoch from ~89 %
 /// of the bare training loop's speed to ~100 % (BENCHMARKS.md). On a GPU the workers are the
 /// critical path and keep the default priority. `ABLATE_WORKER_NICE` overrides both.
-pub fn set_worker_priority(cpu_training: bool) {
-    let nice = std::env::var("ABLATE_WORKER_NICE")
-        .ok()
-        .and_then(|s| s.parse::<i32>().ok())
-        .unwrap_or(if cpu_training { 19 } else { 0 });
-    WORKER_NICE.store(nice, Ordering::Relaxed);
+pub fn set_worker_priority(cpu_training: bool) -> Result<()> {
+    let env = std::env::var("ABLATE_WORKER_NICE").ok();
+    WORKER_NICE.store(
+        worker_nice(env.as_deref(), cpu_training)?,
+        Ordering::Relaxed,
+    );
+    Ok(())
+}
+
+/// The workers' nice value: `ABLATE_WORKER_NICE` if set, else 19 on the CPU and 0 on a GPU.
+pub(super) fn worker_nice(env: Option<&str>, cpu_training: bool) -> Result<i32> {
+    let Some(v) = env else {
+        return Ok(if cpu_training { 19 } else { 0 });
+    };
+    match v.trim().parse::<i32>() {
+        Ok(n) if (-20..=19).contains(&n) => Ok(n),
+        _ => anyhow::bail!(
+            "ABLATE_WORKER_NICE `{v}`: allowed: a nice value from -20 to 19 (0 = unchanged)"
+        ),
+    }
 }
 
 fn apply_worker_priority() {

@@ -731,3 +731,18 @@ fn colour_ops_equal_element_by_element_forms() {
         assert_eq!(fast.data, slow.data, "case {case}: {op:?} {m} on {w}x{h}");
     }
 }
+
+#[test]
+fn worker_nice_defaults_by_device_and_rejects_bad_values() {
+    assert_eq!(worker_nice(None, true).unwrap(), 19);
+    assert_eq!(worker_nice(None, false).unwrap(), 0);
+    assert_eq!(worker_nice(Some("5"), false).unwrap(), 5);
+    assert_eq!(worker_nice(Some("0"), true).unwrap(), 0);
+    for bad in ["high", "20", "-21", ""] {
+        let e = worker_nice(Some(bad), true).unwrap_err().to_string();
+        assert!(
+            e.contains("ABLATE_WORKER_NICE") && e.contains("-20 to 19"),
+            "{bad}: {e}"
+        );
+    }
+}
